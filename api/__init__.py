@@ -1,0 +1,1 @@
+"""ipfin web API: FastAPI + SQLModel, a thin layer over the domain packages."""

@@ -1,0 +1,1 @@
+"""Dash dashboard for bureaus, banks, guarantors and arrangers, mounted at /dashboard/."""
