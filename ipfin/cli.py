@@ -35,7 +35,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _use_database(args.database_url)
     import uvicorn
     from sqlalchemy import func, select
-    from sqlmodel import Session
 
     from api.core.config import get_settings
     from api.core.db import get_engine, upgrade
@@ -51,8 +50,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     engine = get_engine()
     upgrade(engine)
     if settings.demo_mode:
-        with Session(engine) as s:
-            empty = s.exec(select(func.count()).select_from(Organisation)).one() == 0  # type: ignore[call-overload]
+        with engine.connect() as conn:
+            empty = conn.execute(select(func.count()).select_from(Organisation)).scalar_one() == 0
         if empty:
             from api.demo import generate
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 
 from api.routes import audit_events, auth, borrowers, health, ip_assets, jobs, loans, organisations, users
 
-DOMAIN_ROUTE_MODULES = ("valuations", "pledge", "risk_sharing", "securitization")
+DOMAIN_ROUTE_MODULES = ("valuations", "pledge", "risk_sharing", "securitization", "stats")
 
 api_router = APIRouter()
 for module in (health, auth, users, organisations, borrowers, ip_assets, loans, audit_events, jobs):

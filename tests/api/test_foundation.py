@@ -220,3 +220,22 @@ def test_default_secret_is_refused_outside_demo_mode(monkeypatch: Any) -> None:
     with pytest.raises(RuntimeError, match="IPFIN_SECRET_KEY"):
         Settings(secret_key=DEFAULT_SECRET_KEY, demo_mode=False).check_secret()
     Settings(secret_key=DEFAULT_SECRET_KEY, demo_mode=True).check_secret()
+
+
+def test_dashboard_login_sets_an_httponly_session_cookie(client: Any, make_user: Any) -> None:
+    bank = make_user("bank", "officer")
+    r = client.post("/api/v1/auth/session", data={"username": bank.user.email, "password": TEST_PASSWORD},
+                    follow_redirects=False)
+    try:
+        assert r.status_code == 303 and r.headers["location"] == "/dashboard/"
+        cookie = r.headers["set-cookie"]
+        assert "ipfin_session=" in cookie and "HttpOnly" in cookie and "samesite=strict" in cookie.lower()
+        assert client.get("/api/v1/users/me").json()["email"] == bank.user.email
+        bad = client.post("/api/v1/auth/session", data={"username": bank.user.email, "password": "nope-nope-nope"},
+                          follow_redirects=False)
+        assert bad.status_code == 303 and "error=1" in bad.headers["location"]
+        out = client.post("/api/v1/auth/logout", follow_redirects=False)
+        assert out.status_code == 303
+    finally:
+        client.cookies.clear()
+    assert client.get("/api/v1/users/me").status_code == 401
