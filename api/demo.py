@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection, Engine
+from sqlmodel import col
 
 from api.core.security import hash_password
 from api.models import AuditEvent, Borrower, IPAsset, Loan, LoanCollateral, Organisation, User
@@ -162,13 +163,13 @@ def patent_numbers(years: np.ndarray, type_digits: np.ndarray, serial: np.ndarra
 
 def seed_organisations_and_users(conn: Connection) -> dict[str, int]:
     """Create the demo organisations and one user per role (idempotent)."""
-    existing = {name: oid for oid, name in conn.execute(select(Organisation.id, Organisation.name))}
+    existing = {name: int(oid) for oid, name in conn.execute(select(col(Organisation.id), col(Organisation.name)))}
     for name, kind, region in ORGANISATIONS:
         if name not in existing:
             existing[name] = conn.execute(
                 insert(Organisation).values(name=name, kind=kind, region_code=region, created_at=_now())
             ).inserted_primary_key[0]  # type: ignore[index]
-    users = {e for (e,) in conn.execute(select(User.email))}
+    users = {e for (e,) in conn.execute(select(col(User.email)))}
     pw = hash_password(DEMO_PASSWORD)
     for email, org_name, role, note in DEMO_USERS:
         if email not in users:
@@ -433,7 +434,7 @@ def reset_sequences(engine: Engine) -> None:
         return
     with engine.begin() as conn:
         for model in (Borrower, Loan, IPAsset, LoanCollateral):
-            t = model.__table__.name  # type: ignore[attr-defined]
+            t = model.__tablename__
             conn.exec_driver_sql(
                 f"SELECT setval(pg_get_serial_sequence('{t}', 'id'), COALESCE((SELECT MAX(id) FROM {t}), 1))"
             )
