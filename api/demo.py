@@ -423,9 +423,28 @@ def _next_id(conn: Connection, model: Any) -> int:
 
 
 def _bulk(conn: Connection, model: Any, rows: list[dict[str, Any]], batch: int) -> None:
+    """Insert ``rows`` through the DBAPI's executemany with values already in database form.
+
+    Each column's bind processor (date → text on SQLite, Decimal → float, …) is applied once per
+    distinct value, not once per row, which makes this several times faster than a Core insert.
+    """
+    if not rows:
+        return
     table = model.__table__
-    for k in range(0, len(rows), batch):
-        conn.execute(insert(table), rows[k:k + batch])
+    cols = [c for c in table.columns if c.key in rows[0]]
+    columns = []
+    for c in cols:
+        values = [r[c.key] for r in rows]
+        proc = c.type.bind_processor(conn.dialect)
+        if proc is not None:
+            cache: dict[Any, Any] = {}
+            values = [cache[v] if v in cache else cache.setdefault(v, proc(v)) for v in values]
+        columns.append(values)
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = f"INSERT INTO {table.name} ({', '.join(c.name for c in cols)}) VALUES ({', '.join([mark] * len(cols))})"
+    data = list(zip(*columns, strict=True))
+    for k in range(0, len(data), batch):
+        conn.exec_driver_sql(sql, data[k : k + batch])  # type: ignore[arg-type]
 
 
 def reset_sequences(engine: Engine) -> None:
