@@ -1,0 +1,43 @@
+"""risk_sharing: risk-compensation rules (风险补偿/代偿), claim review, recoveries and ledger arithmetic.
+
+Pure domain code (no web, no database). Money is integer fen; splits use the
+largest-remainder rule so parts always sum exactly to the whole.
+
+* :mod:`risk_sharing.rules` — a rule as validated data (JSON/YAML/DB rows), versions.
+* :mod:`risk_sharing.presets` — shipped schemes (Chongqing 4:2:2:2, NFGF 2019, Anhui 4321, …).
+* :mod:`risk_sharing.engine` — ``select_version``, ``review_claim``, ``simulate``.
+* :mod:`risk_sharing.recovery` — recoveries shared back, capped at what each paid.
+* :mod:`risk_sharing.ledger` — balances, usage figures and cap headroom from ledger entries.
+"""
+
+from risk_sharing.engine import (
+    Claim,
+    ClaimReview,
+    ExistingClaim,
+    Loan,
+    ReviewContext,
+    review_claim,
+    select_version,
+    simulate,
+)
+from risk_sharing.presets import list_presets, load_preset
+from risk_sharing.recovery import share_recovery
+from risk_sharing.rules import Rule, load_rule, rule_from_dict, rule_to_dict
+
+__all__ = [
+    "Claim",
+    "ClaimReview",
+    "ExistingClaim",
+    "Loan",
+    "ReviewContext",
+    "Rule",
+    "list_presets",
+    "load_preset",
+    "load_rule",
+    "review_claim",
+    "rule_from_dict",
+    "rule_to_dict",
+    "select_version",
+    "share_recovery",
+    "simulate",
+]
