@@ -98,6 +98,13 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _installed(module: str) -> bool:
+    try:
+        return find_spec(module) is not None
+    except ModuleNotFoundError:  # the parent package is absent
+        return False
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ipfin", description="IP finance platform: serve, data and domain tools.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -124,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo_data)
 
     for mod in DOMAIN_CLI_MODULES:
-        if find_spec(mod) is not None:
+        if _installed(mod):
             import_module(mod).register(sub)
     return parser
 
