@@ -262,27 +262,29 @@ def cashflow_analytics(
     return CashflowAnalytics(float(npv), float(y), float(mac), float(mod), float(cvx))
 
 
-# --- valuation ---
+# --- pledge ---
 
 
-def mc_european_to_tolerance(
-    spot: float, strike: float, years: float, rate: float, vol: float, dividend_yield: float,
-    tolerance: float, seed: int = 42, max_samples: int = 50_000_000, valuation_date: date | None = None,
-) -> tuple[float, float]:
-    """QuantLib MCEuropeanEngine (pseudo-random, one step) run until its error ≤ ``tolerance``.
+def fixed_leg_coupons(
+    dates: Sequence[date],
+    nominals: Sequence[float],
+    rate: float,
+    basis: Literal["act365f", "act360", "30/360"] = "act365f",
+) -> list[float]:
+    """Interest of each period of a fixed-rate leg on explicit dates with amortising nominals.
 
-    Returns (npv, error estimate); for benchmarking time-to-accuracy.
+    ``dates`` are the accrual boundaries (start, then each payment date, used as given);
+    ``nominals[k]`` is the balance accruing in period k. QuantLib ``FixedRateLeg`` with
+    simple interest per period — the independent reference for pledge-loan schedules.
     """
-    today_py = valuation_date or date(2026, 1, 5)
-    with evaluation_date(today_py):
-        today = to_ql_date(today_py)
-        process = _bsm_process(spot, rate, dividend_yield, vol, today)
-        option = ql.VanillaOption(
-            ql.PlainVanillaPayoff(ql.Option.Call, strike), ql.EuropeanExercise(_maturity(today, years))
-        )
-        option.setPricingEngine(
-            ql.MCEuropeanEngine(
-                process, "pseudorandom", timeSteps=1, requiredTolerance=tolerance, maxSamples=max_samples, seed=seed
-            )
-        )
-        return float(option.NPV()), float(option.errorEstimate())
+    if len(dates) < 2 or len(nominals) != len(dates) - 1:
+        raise ValueError("need n+1 dates and n nominals")
+    dc = {
+        "act365f": ql.Actual365Fixed(),
+        "act360": ql.Actual360(),
+        "30/360": ql.Thirty360(ql.Thirty360.BondBasis),
+    }[basis]
+    with _LOCK:
+        schedule = ql.Schedule([to_ql_date(d) for d in dates])
+        leg = ql.FixedRateLeg(schedule, dc, [float(n) for n in nominals], [float(rate)])
+        return [float(cf.amount()) for cf in leg]
