@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,postgres,distributed]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,postgres,distributed]' --config-settings editable_mode=compat
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -1,0 +1,387 @@
+"""A deal = pool + structure + scenarios; JSON (de)serialisation and the :func:`run_deal` entry point.
+
+Reference deals ship as JSON in ``securitization/deals/``. A deal file states its public facts
+and, separately, the assumptions made for what is not public; pools whose loan tapes are not
+public are described by a ``synthetic_loans`` / ``synthetic_royalties`` block which is
+expanded deterministically (balances split by the largest-remainder rule).
+
+:func:`run_deal` is what the API and the CLI call: ``mode="deterministic"`` projects each
+scenario, pays it through the waterfall in fen and computes tranche analytics;
+``mode="monte_carlo"`` simulates correlated defaults and reports pool and tranche loss
+statistics (with standard errors) for the base case and named stresses. The result is plain
+JSON-serialisable data.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+from ipfin.executor import Executor
+from ipfin.money import MoneyError, cny_to_fen, fen_to_cny, split_largest_remainder
+
+from .analytics import tranche_analytics
+from .credit import portfolio_from_pool, simulate_pool_losses, stress_portfolio, tranche_loss_stats
+from .pool import PledgeLoan, Pool, RoyaltyReceivable, stratify
+from .projection import BASE, Scenario, project_pool
+from .waterfall import (
+    CleanUpCall,
+    DealStructure,
+    Fee,
+    Guarantor,
+    ReserveAccount,
+    Tranche,
+    Trigger,
+    collections_from_months,
+    run_waterfall,
+)
+
+DEALS_DIR = Path(__file__).with_name("deals")
+
+
+@dataclass(frozen=True)
+class CreditSettings:
+    """Copula settings for Monte Carlo runs: asset correlation and (optional) inter-industry correlation."""
+
+    rho: float = 0.2
+    inter_industry: float | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.rho < 1:
+            raise ValueError("credit.rho: must be in [0, 1)")
+        if self.inter_industry is not None and not 0 <= self.inter_industry < 1:
+            raise ValueError("credit.inter_industry: must be in [0, 1)")
+
+
+@dataclass(frozen=True)
+class Deal:
+    """A structured deal ready to run."""
+
+    structure: DealStructure
+    pool: Pool
+    scenarios: tuple[Scenario, ...] = (BASE,)
+    credit: CreditSettings = field(default_factory=CreditSettings)
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.structure.validate(self.pool.balance_fen)
+        if not self.scenarios:
+            raise ValueError("scenarios: at least one scenario is needed")
+
+    @property
+    def name(self) -> str:
+        return self.structure.name
+
+
+# ------------------------------------------------------------------ JSON
+
+
+def _money(path: str, v: Any) -> int:
+    try:
+        return cny_to_fen(str(v))
+    except MoneyError as exc:
+        raise ValueError(f"{path}: {exc}") from exc
+
+
+def _req(d: Mapping[str, Any], key: str, path: str) -> Any:
+    if key not in d:
+        raise ValueError(f"{path}.{key}: required")
+    return d[key]
+
+
+def _synthetic_loans(spec: Mapping[str, Any]) -> list[PledgeLoan]:
+    n = int(_req(spec, "n", "pool.synthetic_loans"))
+    if n <= 0:
+        raise ValueError("pool.synthetic_loans.n: must be positive")
+    total = _money("pool.synthetic_loans.total_cny", _req(spec, "total_cny", "pool.synthetic_loans"))
+    weights = [str(w) for w in spec.get("weights", [1] * n)]
+    if len(weights) != n:
+        raise ValueError("pool.synthetic_loans.weights: needs one weight per loan")
+    parts = split_largest_remainder(total, weights)
+    inds = spec.get("industries", ["C"])
+    regs = spec.get("regions", ["440300"])
+    ips = spec.get("ip_types", ["invention_patent"])
+    pds = spec.get("annual_pds", [spec.get("annual_pd", 0.02)])
+    prefix = spec.get("id_prefix", "L")
+    return [
+        PledgeLoan(
+            loan_id=f"{prefix}{k + 1:03d}", borrower=f"{prefix}-borrower-{k + 1:03d}", balance_fen=parts[k],
+            annual_rate=float(spec.get("annual_rate", 0.05)), term_months=int(spec.get("term_months", 12)),
+            annual_pd=float(pds[k % len(pds)]), recovery_rate=float(spec.get("recovery_rate", 0.3)),
+            recovery_lag_months=int(spec.get("recovery_lag_months", 6)), industry=inds[k % len(inds)],
+            region=regs[k % len(regs)], ip_type=ips[k % len(ips)], schedule=spec.get("schedule", "bullet"),
+            age_months=int(spec.get("age_months", 0)), rating=spec.get("rating", "NR"),
+        )
+        for k in range(n)
+    ]
+
+
+def _synthetic_royalties(spec: Mapping[str, Any]) -> list[RoyaltyReceivable]:
+    path = "pool.synthetic_royalties"
+    n = int(_req(spec, "n", path))
+    total = _money(f"{path}.total_cny", _req(spec, "total_cny", path))
+    months = int(_req(spec, "months", path))
+    every = int(spec.get("payment_every_months", 3))
+    if n <= 0 or months <= 0 or every <= 0:
+        raise ValueError(f"{path}: n, months and payment_every_months must be positive")
+    weights = [str(w) for w in spec.get("weights", [1] * n)]
+    per_obligor = split_largest_remainder(total, weights)
+    pay_months = list(range(every, months + 1, every))
+    inds = spec.get("industries", ["C"])
+    regs = spec.get("regions", ["440100"])
+    pds = spec.get("annual_pds", [spec.get("annual_pd", 0.02)])
+    out = []
+    for k in range(n):
+        amounts = split_largest_remainder(per_obligor[k], [1] * len(pay_months))
+        sched = [0] * months
+        for m, a in zip(pay_months, amounts, strict=True):
+            sched[m - 1] = a
+        out.append(RoyaltyReceivable(
+            receivable_id=f"R{k + 1:03d}", obligor=f"licensee-{k + 1:03d}", schedule_fen=tuple(sched),
+            annual_pd=float(pds[k % len(pds)]), recovery_rate=float(spec.get("recovery_rate", 0.2)),
+            recovery_lag_months=int(spec.get("recovery_lag_months", 6)), industry=inds[k % len(inds)],
+            region=regs[k % len(regs)], ip_type=spec.get("ip_type", "invention_patent"),
+        ))
+    return out
+
+
+def pool_from_dict(d: Mapping[str, Any]) -> Pool:
+    """Pool from JSON: explicit ``loans``/``royalties`` and/or ``synthetic_*`` blocks."""
+    loans: list[PledgeLoan] = []
+    for i, x in enumerate(d.get("loans", [])):
+        x = dict(x)
+        x["balance_fen"] = _money(f"pool.loans[{i}].balance_cny", x.pop("balance_cny"))
+        try:
+            loans.append(PledgeLoan(**x))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"pool.loans[{i}].{exc}") from exc
+    royalties: list[RoyaltyReceivable] = []
+    for i, x in enumerate(d.get("royalties", [])):
+        x = dict(x)
+        x["schedule_fen"] = tuple(_money(f"pool.royalties[{i}].schedule_cny", a) for a in x.pop("schedule_cny"))
+        try:
+            royalties.append(RoyaltyReceivable(**x))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"pool.royalties[{i}].{exc}") from exc
+    if "synthetic_loans" in d:
+        loans += _synthetic_loans(d["synthetic_loans"])
+    if "synthetic_royalties" in d:
+        royalties += _synthetic_royalties(d["synthetic_royalties"])
+    return Pool(name=str(d.get("name", "pool")), loans=tuple(loans), royalties=tuple(royalties))
+
+
+def pool_to_dict(pool: Pool) -> dict[str, Any]:
+    """Explicit JSON form of a pool (every asset listed; money as CNY strings), the inverse of
+    :func:`pool_from_dict`."""
+    loans = []
+    for a in pool.loans:
+        loans.append({
+            "loan_id": a.loan_id, "borrower": a.borrower, "balance_cny": str(fen_to_cny(a.balance_fen)),
+            "annual_rate": a.annual_rate, "term_months": a.term_months, "annual_pd": a.annual_pd,
+            "recovery_rate": a.recovery_rate, "recovery_lag_months": a.recovery_lag_months,
+            "industry": a.industry, "region": a.region, "ip_type": a.ip_type, "schedule": a.schedule,
+            "age_months": a.age_months, "rating": a.rating,
+        })
+    royalties = []
+    for r in pool.royalties:
+        royalties.append({
+            "receivable_id": r.receivable_id, "obligor": r.obligor,
+            "schedule_cny": [str(fen_to_cny(x)) for x in r.schedule_fen], "annual_pd": r.annual_pd,
+            "recovery_rate": r.recovery_rate, "recovery_lag_months": r.recovery_lag_months,
+            "industry": r.industry, "region": r.region, "ip_type": r.ip_type, "rating": r.rating,
+        })
+    return {"name": pool.name, "loans": loans, "royalties": royalties}
+
+
+def structure_from_dict(d: Mapping[str, Any]) -> DealStructure:
+    """The waterfall structure from JSON (money as CNY strings, rates as fractions)."""
+    tranches = []
+    for i, t in enumerate(_req(d, "tranches", "deal")):
+        tranches.append(Tranche(
+            name=str(_req(t, "name", f"tranches[{i}]")),
+            balance_fen=_money(f"tranches[{i}].balance_cny", _req(t, "balance_cny", f"tranches[{i}]")),
+            coupon=t.get("coupon", 0.0), seniority=t.get("seniority", i + 1),
+            residual=bool(t.get("residual", False)), rating=t.get("rating"),
+        ))
+    fees = tuple(
+        Fee(name=str(f["name"]), kind=f.get("kind", "fixed"),
+            amount_fen=_money(f"fees[{i}].amount_cny", f.get("amount_cny", "0")),
+            annual_rate=f.get("annual_rate", 0.0))
+        for i, f in enumerate(d.get("fees", []))
+    )
+    r = d.get("reserve", {})
+    reserve = ReserveAccount(
+        initial_fen=_money("reserve.initial_cny", r.get("initial_cny", "0")),
+        target_share=r.get("target_share", 0.0),
+        floor_fen=_money("reserve.floor_cny", r.get("floor_cny", "0")),
+    )
+    triggers = tuple(
+        Trigger(name=str(t.get("name", f"trigger{i}")), kind=t.get("kind"), threshold=t.get("threshold"),
+                tranche=t.get("tranche"), curable=bool(t.get("curable", False)))
+        for i, t in enumerate(d.get("triggers", []))
+    )
+    g = d.get("guarantor")
+    guarantor = None
+    if g:
+        cap = g.get("cap_cny")
+        guarantor = Guarantor(name=str(g.get("name", "guarantor")), tranches=tuple(g.get("tranches", ())),
+                              cap_fen=None if cap is None else _money("guarantor.cap_cny", cap))
+    c = d.get("clean_up_call")
+    try:
+        closing = date.fromisoformat(str(_req(d, "closing_date", "deal")))
+    except ValueError as exc:
+        raise ValueError(f"closing_date: {exc}") from exc
+    s = DealStructure(
+        name=str(_req(d, "name", "deal")), tranches=tuple(tranches), closing_date=closing,
+        payment_months=int(d.get("payment_months", 3)), fees=fees, reserve=reserve, triggers=triggers,
+        guarantor=guarantor, principal_mode=d.get("principal_mode", "sequential"),
+        clean_up_call=CleanUpCall(c.get("threshold", 0.1)) if c else None,
+    )
+    s.validate()
+    return s
+
+
+def deal_from_dict(d: Mapping[str, Any]) -> Deal:
+    """Build and validate a :class:`Deal` from its JSON form; errors name the field."""
+    structure = structure_from_dict(d)
+    pool = pool_from_dict(_req(d, "pool", "deal"))
+    scens = []
+    for i, s in enumerate(d.get("scenarios", [{"name": "base"}])):
+        try:
+            scens.append(Scenario(**s))
+        except TypeError as exc:
+            raise ValueError(f"scenarios[{i}]: {exc}") from exc
+        except ValueError as exc:
+            raise ValueError(f"scenarios[{i}].{exc}") from exc
+    cr = d.get("credit", {})
+    meta = {k: d[k] for k in ("name_zh", "public_facts", "assumptions", "sources") if k in d}
+    return Deal(structure, pool, tuple(scens), CreditSettings(**cr), meta)
+
+
+def load_deal(path: str | Path) -> Deal:
+    """Read a deal JSON file (UTF-8)."""
+    with open(path, encoding="utf-8") as fh:
+        return deal_from_dict(json.load(fh))
+
+
+def reference_deals() -> dict[str, Path]:
+    """The shipped reference deal files by stem."""
+    return {p.stem: p for p in sorted(DEALS_DIR.glob("*.json"))}
+
+
+# ------------------------------------------------------------------ running
+
+
+@dataclass(frozen=True)
+class DealRunResult:
+    """What :func:`run_deal` returns; :meth:`to_dict` is JSON-serialisable."""
+
+    deal_name: str
+    mode: str
+    pool_summary: dict[str, Any]
+    strata: dict[str, list[dict[str, Any]]]
+    scenarios: list[dict[str, Any]]
+    monte_carlo: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "deal": self.deal_name,
+            "mode": self.mode,
+            "pool": self.pool_summary,
+            "strata": self.strata,
+            "scenarios": self.scenarios,
+            "monte_carlo": self.monte_carlo,
+        }
+
+
+def _deterministic(deal: Deal, include_periods: bool = True) -> list[dict[str, Any]]:
+    proj = project_pool(deal.pool, deal.scenarios)
+    s = deal.structure
+    out = []
+    for k, scen in enumerate(deal.scenarios):
+        coll = collections_from_months(
+            proj.interest[k], proj.principal_collections[k], proj.losses[k], proj.defaults[k],
+            proj.balance[k], proj.initial_balance, s.payment_months,
+        )
+        wf = run_waterfall(s, coll)
+        tranches = {}
+        for t in s.tranches:
+            flows = wf.tranche_flows(t.name)
+            entry: dict[str, Any] = {"balance_cny": str(fen_to_cny(t.balance_fen)), "coupon": t.coupon}
+            entry.update(wf.totals()["tranches"][t.name])
+            if any(p > 0 for _, _, p in flows):
+                y = t.coupon if not t.residual else 0.0
+                a = tranche_analytics(flows, t.balance_fen, s.closing_date, yield_rate=y)
+                entry["analytics_at_coupon_yield"] = a.to_dict()
+            tranches[t.name] = entry
+        res: dict[str, Any] = {
+            "scenario": scen.to_dict(),
+            "pool": {
+                "cumulative_default_rate": float(proj.cumulative_default_rate()[k]),
+                "cumulative_loss_rate": float(proj.cumulative_loss_rate()[k]),
+                "months": proj.months,
+                "monthly": {
+                    name: [round(float(v), 2) for v in getattr(proj, name)[k]]
+                    for name in ("principal", "prepayments", "defaults", "recoveries", "losses", "interest",
+                                 "balance")
+                } if include_periods else None,
+            },
+            "waterfall": wf.totals(),
+            "tranches": tranches,
+        }
+        if include_periods:
+            res["periods"] = [r.to_dict() for r in wf.rows]
+        out.append(res)
+    return out
+
+
+def run_deal(
+    deal: Deal,
+    mode: Literal["deterministic", "monte_carlo"] = "deterministic",
+    *,
+    n_paths: int = 10_000,
+    seed: int = 20240601,
+    stresses: Sequence[str] = ("base",),
+    executor: Executor | None = None,
+    chunk_size: int | None = None,
+    include_periods: bool = True,
+    progress: Callable[[float], None] | None = None,
+) -> DealRunResult:
+    """Run a deal deterministically (every scenario through the waterfall) or by Monte Carlo.
+
+    ``progress`` (optional) is called with the fraction done (0..1) after each stage, so a
+    background job can report it.
+    """
+    report = progress or (lambda _p: None)
+    if mode not in ("deterministic", "monte_carlo"):
+        raise ValueError("mode: must be 'deterministic' or 'monte_carlo'")
+    strata = {by: [r.to_dict() for r in stratify(deal.pool, by)] for by in ("industry", "region", "ip_type",
+                                                                           "size", "rating")}
+    det = _deterministic(deal, include_periods=include_periods and mode == "deterministic")
+    report(1.0 if mode == "deterministic" else 0.1)
+    mc: dict[str, Any] | None = None
+    if mode == "monte_carlo":
+        pf = portfolio_from_pool(deal.pool, deal.credit.rho, deal.credit.inter_industry)
+        s = deal.structure
+        wal = {
+            name: (v.get("analytics_at_coupon_yield") or {}).get("wal_years", 1.0)
+            for name, v in det[0]["tranches"].items()
+        }
+        tr = [(t.name, t.balance_fen / 100.0, t.seniority) for t in s.tranches]
+        guaranteed = s.guarantor.tranches if s.guarantor else ()
+        by_stress: dict[str, Any] = {}
+        mc = {"n_paths": n_paths, "seed": seed, "rho": deal.credit.rho,
+              "inter_industry": deal.credit.inter_industry, "stresses": by_stress}
+        for k, name in enumerate(stresses):
+            dist = simulate_pool_losses(stress_portfolio(pf, name), n_paths, seed, chunk_size=chunk_size,
+                                        executor=executor)
+            by_stress[name] = {
+                "pool": dist.summary(),
+                "tranches": [x.to_dict() for x in tranche_loss_stats(dist, tr, wal, guaranteed)],
+            }
+            report(0.1 + 0.9 * (k + 1) / len(stresses))
+    return DealRunResult(deal.name, mode, deal.pool.summary(), strata, det, mc)
