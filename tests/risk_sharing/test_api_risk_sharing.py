@@ -146,7 +146,7 @@ def test_claim_review_approve_books_exact_payouts_per_party(client: Any, scheme:
     paid = {b["party_key"]: b["paid_fen"] for b in ledger["balances"]}
     assert paid == {"guarantor": 160_000_000, "reguarantor": 80_000_000, "nfgf": 80_000_000, "bank": 80_000_000}
     actions = [e.action for e in session.exec(select(AuditEvent).where(
-        AuditEvent.entity == "risk_claim", AuditEvent.entity_id == str(claim["id"])))]
+        AuditEvent.entity == "risk_claim", AuditEvent.entity_id == str(claim["id"])).order_by(AuditEvent.id))]
     assert actions == ["file", "review", "approve"]
 
 

@@ -39,8 +39,9 @@ def test_post_runs_and_stores_a_valuation_in_fen(client: Any, make_user: Any, en
     with Session(engine) as s:
         row = s.get(Valuation, v["id"])
         assert row is not None and row.appraised_value_fen == v["appraised_value_fen"]
-        events = s.exec(select(AuditEvent).where(AuditEvent.entity == "valuation",
-                                                 AuditEvent.entity_id == str(v["id"]))).all()
+        events = s.exec(
+            select(AuditEvent).where(AuditEvent.entity == "valuation", AuditEvent.entity_id == str(v["id"]))
+        ).all()
         assert [e.action for e in events] == ["create"]
     got = client.get(f"/api/v1/valuations/{v['id']}", headers=bank.headers)
     assert got.status_code == 200 and got.json()["result"] == res
@@ -113,8 +114,11 @@ def test_roles_authentication_and_unknown_ids(client: Any, make_user: Any) -> No
 def test_linking_a_stored_ip_asset_checks_visibility_and_type(client: Any, make_user: Any) -> None:
     bank = make_user("bank", "officer")
     b = client.post("/api/v1/borrowers", json=borrower_body(), headers=bank.headers).json()
-    a = client.post("/api/v1/ip-assets", json=ip_asset_body(b["id"], identifier="CN201810123456.5",
-                                                             filing_date="2018-03-15"), headers=bank.headers).json()
+    a = client.post(
+        "/api/v1/ip-assets",
+        json=ip_asset_body(b["id"], identifier="CN201810123456.5", filing_date="2018-03-15"),
+        headers=bank.headers,
+    ).json()
     r = client.post("/api/v1/valuations", json=body(ip_asset_id=a["id"]), headers=bank.headers)
     assert r.status_code == 201 and r.json()["ip_asset_id"] == a["id"]
     listed = client.get(f"/api/v1/valuations?ip_asset_id={a['id']}", headers=bank.headers).json()
@@ -150,8 +154,14 @@ def test_large_run_is_queued_as_a_job_with_progress_then_stored(client: Any, mak
     assert v["status"] == "succeeded" and v["appraised_value_fen"] == job["result"]["appraised_value_fen"]
     assert v["result"]["monte_carlo"]["n_paths"] == 20_000
     with Session(engine) as s:
-        actions = [e.action for e in s.exec(select(AuditEvent).where(
-            AuditEvent.entity == "valuation", AuditEvent.entity_id == str(q["valuation_id"]))).all()]
+        actions = [
+            e.action
+            for e in s.exec(
+                select(AuditEvent)
+                .where(AuditEvent.entity == "valuation", AuditEvent.entity_id == str(q["valuation_id"]))
+                .order_by(AuditEvent.id)
+            ).all()
+        ]
     assert actions == ["create", "complete"]
 
 
@@ -173,8 +183,16 @@ def test_queued_run_with_bad_scores_is_rejected_before_queueing(client: Any, mak
 def test_report_of_a_queued_valuation_is_409(client: Any, make_user: Any, engine: Any) -> None:
     bank = make_user("bank", "officer")
     with Session(engine) as s:
-        row = Valuation(owner_org_id=bank.org.id, identifier="X", ip_type="trademark", valuation_date=date(2025, 1, 1),
-                        status="queued", n_paths=10, seed=1, request={})
+        row = Valuation(
+            owner_org_id=bank.org.id,
+            identifier="X",
+            ip_type="trademark",
+            valuation_date=date(2025, 1, 1),
+            status="queued",
+            n_paths=10,
+            seed=1,
+            request={},
+        )
         s.add(row)
         s.commit()
         s.refresh(row)
