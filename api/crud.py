@@ -34,6 +34,14 @@ class Conflict(ValueError):
     """The request conflicts with the current state (HTTP 409)."""
 
 
+class FieldError(ValueError):
+    """A domain error about one request field (HTTP 422 whose ``loc`` names it; dots for nesting)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 # ---------------------------------------------------------------- users and organisations
 
 

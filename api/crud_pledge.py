@@ -21,7 +21,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from api import audit, crud
-from api.crud import Conflict, NotFound
+from api.crud import Conflict, FieldError, NotFound
 from api.models import Borrower, IPAsset, Loan, LoanCollateral, LoanStatus, Organisation, OrgKind, User, UserRole
 from api.models.core import BorrowerCreate, IPAssetCreate, LoanCreate
 from api.models.pledge import (
@@ -90,13 +90,6 @@ class EligibilityFailed(Conflict):
         self.reasons = reasons
         super().__init__("collateral is not eligible: " + "; ".join(r.message for r in reasons))
 
-
-class FieldError(ValueError):
-    """A domain error about one input field (HTTP 422 with ``loc``)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        self.field = field
-        super().__init__(message)
 
 
 def today() -> date:

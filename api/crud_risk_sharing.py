@@ -21,7 +21,7 @@ from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
 from api import audit
-from api.crud import Conflict, NotFound, get_loan
+from api.crud import Conflict, FieldError, NotFound, get_loan
 from api.models import Borrower, Loan, Organisation, OrgKind, User
 from api.models.core import LoanStatus, utcnow
 from api.models.risk_sharing import (
@@ -43,15 +43,6 @@ from risk_sharing import ledger as rs_ledger
 from risk_sharing.presets import load_preset
 from risk_sharing.recovery import share_recovery
 from risk_sharing.rules import PartyRole, Rule, check_new_version, rule_from_dict, rule_to_dict
-
-
-class FieldError(ValueError):
-    """Bad input about one body field (the route turns it into a 422 naming ``field``)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-
 
 #: Organisation kinds that may stand for a party role (roles without a kind accept any organisation).
 ROLE_ORG_KINDS: dict[str, set[str]] = {

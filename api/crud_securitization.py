@@ -14,7 +14,7 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from api import audit
-from api.crud import NotFound
+from api.crud import FieldError, NotFound
 from api.models import Loan, Organisation, OrgKind, User
 from api.models.securitization import (
     AbsDeal,
@@ -34,13 +34,6 @@ from securitization.pool import PledgeLoan, Pool, PoolImport, RowError
 SYNC_MC_LIMIT = 2_000_000
 """Monte Carlo runs with paths × assets × stresses above this go to a background job."""
 
-
-class FieldError(ValueError):
-    """Bad input about one body field (the route turns it into a 422 naming ``field``)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 def _visible(org: Organisation, owner_org_id: int) -> bool:

@@ -11,7 +11,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from api import audit
-from api.crud import NotFound, get_ip_asset
+from api.crud import FieldError, NotFound, get_ip_asset
 from api.models import Organisation, OrgKind, User
 from api.models.core import utcnow
 from api.models.valuation import Valuation, ValuationCreate, ValuationStatus
@@ -23,13 +23,6 @@ R = TypeVar("R")
 SYNC_MAX_PATHS = 200_000
 """Runs with more Monte Carlo paths than this are queued as background jobs (202)."""
 
-
-class FieldError(ValueError):
-    """A domain error about one request field (→ 422 naming it)."""
-
-    def __init__(self, field: str, msg: str) -> None:
-        super().__init__(msg)
-        self.field = field
 
 
 class ProgressExecutor:

@@ -3,21 +3,35 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from a2wsgi import WSGIMiddleware
 from fastapi import FastAPI, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy.exc import IntegrityError
 
 from api.core.config import get_settings
 from api.core.db import get_engine, upgrade
-from api.crud import Conflict, NotFound
+from api.crud import Conflict, FieldError, NotFound
 from api.routes import api_router
 from ipfin import __version__
 
 log = logging.getLogger("ipfin")
+
+
+def _json_safe(v: Any) -> Any:
+    if isinstance(v, float) and not math.isfinite(v):
+        return str(v)
+    if isinstance(v, dict):
+        return {k: _json_safe(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_json_safe(x) for x in v]
+    return v
 
 
 def create_app(*, migrate: bool = True, mount_dashboard: bool = True) -> FastAPI:
@@ -47,6 +61,16 @@ def create_app(*, migrate: bool = True, mount_dashboard: bool = True) -> FastAPI
     @app.exception_handler(Conflict)
     async def _conflict(_: Request, exc: Conflict) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_409_CONFLICT)
+
+    @app.exception_handler(FieldError)
+    async def _field_error(_: Request, exc: FieldError) -> JSONResponse:
+        loc = ["body", *exc.field.split(".")]
+        return JSONResponse({"detail": [{"loc": loc, "msg": str(exc), "type": "value_error"}]}, status_code=422)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        """422 naming the field; a NaN or infinity echoed back is rendered as text, not a 500."""
+        return JSONResponse({"detail": _json_safe(jsonable_encoder(exc.errors()))}, status_code=422)
 
     @app.exception_handler(IntegrityError)
     async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:

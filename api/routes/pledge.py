@@ -83,9 +83,6 @@ def domain_errors() -> Iterator[None]:
         }) from exc
     except Forbidden as exc:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail=str(exc)) from exc
-    except crud_pledge.FieldError as exc:
-        raise HTTPException(422, detail=[
-            {"loc": ["body", exc.field], "msg": str(exc), "type": "value_error"}]) from exc
     except crud_pledge.ImportFailed as exc:
         raise HTTPException(422,
                             detail={"message": str(exc), "errors": exc.errors}) from exc

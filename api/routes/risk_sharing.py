@@ -5,10 +5,9 @@ pure ``risk_sharing`` package, commit once."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Body, Depends, Header, HTTPException, Query, Response, status
+from fastapi import APIRouter, Body, Depends, Header, Query, Response, status
 from sqlalchemy.exc import IntegrityError
 
 from api import crud_risk_sharing as crud
@@ -57,17 +56,6 @@ RecoveryStaff = Depends(
 T = TypeVar("T")
 
 
-def _field_errors(fn: Callable[[], T]) -> T:
-    """Run a crud call, turning a domain field error into a 422 naming the field."""
-    try:
-        return fn()
-    except crud.FieldError as exc:
-        raise HTTPException(
-            422,
-            detail=[{"loc": ["body", exc.field], "msg": str(exc), "type": "value_error"}],
-        ) from exc
-
-
 # ---------------------------------------------------------------- rules
 
 
@@ -97,7 +85,7 @@ def presets(_: CurrentUser) -> list[str]:
     dependencies=[RuleAdmin],
 )
 def install_preset(session: SessionDep, user: CurrentUser, name: str) -> RiskRule:
-    row = _field_errors(lambda: crud.install_preset(session, user, name))
+    row = crud.install_preset(session, user, name)
     session.commit()
     session.refresh(row)
     return row
@@ -114,7 +102,7 @@ def create_rule_version(
     The open-ended previous version is closed the day before the new one starts; past
     payouts keep the version they were computed under.
     """
-    row = _field_errors(lambda: crud.create_rule_version(session, user, definition))
+    row = crud.create_rule_version(session, user, definition)
     session.commit()
     session.refresh(row)
     return row
@@ -188,7 +176,7 @@ def file_claim(
     same body returns the claim already filed (200); with a different body, 409."""
     key = idempotency_key or f"auto-{uuid.uuid4()}"
     try:
-        c, created = _field_errors(lambda: crud.file_claim(session, user, org, body, key))
+        c, created = crud.file_claim(session, user, org, body, key)
         session.commit()
     except IntegrityError:  # a concurrent request with the same key won the insert
         session.rollback()
@@ -258,7 +246,7 @@ def reject_claim(
 )
 def record_recovery(session: SessionDep, user: CurrentUser, org: CurrentOrg, body: RecoveryCreate) -> RiskRecovery:
     """Record money recovered after payout; it is shared back to the parties per the rule."""
-    rec = _field_errors(lambda: crud.record_recovery(session, user, org, body))
+    rec = crud.record_recovery(session, user, org, body)
     session.commit()
     session.refresh(rec)
     return rec

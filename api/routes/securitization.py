@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Response, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile, status
 
 from api import crud_securitization as crud
 from api.deps import CurrentOrg, CurrentUser, SessionDep, require_role
@@ -43,18 +42,6 @@ router = APIRouter(prefix="", tags=["securitization"])
 Arranger = Depends(require_role(OrgKind.bank, OrgKind.guarantor, user_roles=(UserRole.officer, UserRole.approver)))
 
 
-@contextmanager
-def field_errors() -> Iterator[None]:
-    """A domain field error becomes a 422 naming the field."""
-    try:
-        yield
-    except crud.FieldError as exc:
-        raise HTTPException(
-            422,
-            detail=[{"loc": ["body", *exc.field.split(".")], "msg": str(exc), "type": "value_error"}],
-        ) from exc
-
-
 # ---------------------------------------------------------------- pools
 
 
@@ -66,8 +53,7 @@ def _pool_detail(row: AbsPool) -> PoolDetail:
 @router.post("/pools", response_model=PoolDetail, status_code=status.HTTP_201_CREATED, dependencies=[Arranger])
 def create_pool(session: SessionDep, user: CurrentUser, org: CurrentOrg, body: PoolCreate) -> PoolDetail:
     """Build a pool from stored loans (``loan_ids`` or ``filter`` plus credit ``assumptions``) or ``assets``."""
-    with field_errors():
-        row = crud.create_pool(session, user, org, body)
+    row = crud.create_pool(session, user, org, body)
     session.commit()
     session.refresh(row)
     return _pool_detail(row)
@@ -81,15 +67,14 @@ def upload_pool(session: SessionDep, user: CurrentUser,
     """Import a loan tape; valid rows make the pool, each bad row is reported with its field."""
     content = file.file.read()
     fname = (file.filename or "").lower()
-    with field_errors():
-        try:
-            if fname.endswith(".xlsx"):
-                imported = load_loans_xlsx(io.BytesIO(content))
-            else:
-                imported = parse_loan_rows(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
-        except (UnicodeDecodeError, OSError, ValueError, KeyError) as exc:
-            raise crud.FieldError("file", f"file: cannot read the loan tape ({exc})") from exc
-        row = crud.create_pool_from_import(session, user, name, imported)
+    try:
+        if fname.endswith(".xlsx"):
+            imported = load_loans_xlsx(io.BytesIO(content))
+        else:
+            imported = parse_loan_rows(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
+    except (UnicodeDecodeError, OSError, ValueError, KeyError) as exc:
+        raise crud.FieldError("file", f"file: cannot read the loan tape ({exc})") from exc
+    row = crud.create_pool_from_import(session, user, name, imported)
     session.commit()
     session.refresh(row)
     return PoolUploadResult(pool=PoolPublic.model_validate(row),
@@ -125,8 +110,7 @@ def pool_strata(session: SessionDep, org: CurrentOrg, pool_id: int,
 @router.post("/deals", response_model=DealPublic, status_code=status.HTTP_201_CREATED, dependencies=[Arranger])
 def create_deal(session: SessionDep, user: CurrentUser, org: CurrentOrg, body: DealCreate) -> AbsDeal:
     """Structure a deal on a pool; a bad structure is a 422 naming the field (e.g. ``tranches``)."""
-    with field_errors():
-        row = crud.create_deal(session, user, org, body)
+    row = crud.create_deal(session, user, org, body)
     session.commit()
     session.refresh(row)
     return row
@@ -153,8 +137,7 @@ def create_run(session: SessionDep, user: CurrentUser, org: CurrentOrg, deal_id:
     (pool and tranche loss statistics with standard errors). Large Monte Carlo runs return 202 with a job id."""
     row = crud.get_deal(session, org, deal_id)
     pool_row = crud.get_pool(session, org, row.pool_id)
-    with field_errors():
-        deal = crud.build_deal(row.structure, pool_row)
+    deal = crud.build_deal(row.structure, pool_row)
     if crud.run_is_large(deal, body):
         def work(progress: Callable[[float], None]) -> dict[str, Any]:
             return crud.compute_run(deal, body, progress)

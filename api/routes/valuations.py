@@ -8,11 +8,10 @@ background job (202 with the job id; progress via ``GET /jobs/{id}``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from api import crud_valuation as crud
@@ -37,17 +36,6 @@ router = APIRouter(prefix="/valuations", tags=["valuations"])
 Valuer = Depends(require_role(OrgKind.bank, OrgKind.guarantor, user_roles=(UserRole.officer, UserRole.approver)))
 
 
-@contextmanager
-def field_errors() -> Iterator[None]:
-    """A domain field error becomes a 422 naming the field."""
-    try:
-        yield
-    except crud.FieldError as exc:
-        raise HTTPException(
-            422, detail=[{"loc": ["body", *exc.field.split(".")], "msg": str(exc), "type": "value_error"}]
-        ) from exc
-
-
 def _public(row: Valuation, *, with_result: bool = True) -> ValuationPublic:
     out = ValuationPublic.model_validate(row)
     return out if with_result else out.model_copy(update={"result": None})
@@ -60,28 +48,27 @@ def create_valuation(session: SessionDep, user: CurrentUser, org: CurrentOrg, bo
                      response: Response) -> Any:
     """Value an IP asset by income (with Monte Carlo), market, cost and real-option approaches and
     store the result (money in integer fen). Runs above the path limit return 202 with a job id."""
-    with field_errors():
-        crud.check_asset_link(session, org, body)
-        req = crud.domain_request(body)
-        if req.monte_carlo.enabled and req.monte_carlo.paths > crud.SYNC_MAX_PATHS:
-            crud.preflight(req)
-            row = crud.create_valuation(session, user, body, result=None)
-            session.commit()
-            valuation_id = int(row.id)  # type: ignore[arg-type]
-            engine = get_engine()
-            actor = crud.JobActor(int(user.id), int(user.organisation_id))  # type: ignore[arg-type]
+    crud.check_asset_link(session, org, body)
+    req = crud.domain_request(body)
+    if req.monte_carlo.enabled and req.monte_carlo.paths > crud.SYNC_MAX_PATHS:
+        crud.preflight(req)
+        row = crud.create_valuation(session, user, body, result=None)
+        session.commit()
+        valuation_id = int(row.id)  # type: ignore[arg-type]
+        engine = get_engine()
+        actor = crud.JobActor(int(user.id), int(user.organisation_id))  # type: ignore[arg-type]
 
-            def work(progress: Callable[[float], None]) -> dict[str, Any]:
-                progress(0.05)
-                return crud.complete_valuation(engine, valuation_id, actor, req, progress)
+        def work(progress: Callable[[float], None]) -> dict[str, Any]:
+            progress(0.05)
+            return crud.complete_valuation(engine, valuation_id, actor, req, progress)
 
-            job_id, _ = submit("valuation", work, user)
-            row.job_id = job_id
-            session.add(row)
-            session.commit()
-            response.status_code = status.HTTP_202_ACCEPTED
-            return ValuationQueued(valuation_id=valuation_id, job_id=job_id)
-        result = crud.run(req)
+        job_id, _ = submit("valuation", work, user)
+        row.job_id = job_id
+        session.add(row)
+        session.commit()
+        response.status_code = status.HTTP_202_ACCEPTED
+        return ValuationQueued(valuation_id=valuation_id, job_id=job_id)
+    result = crud.run(req)
     row = crud.create_valuation(session, user, body, result=result)
     session.commit()
     session.refresh(row)

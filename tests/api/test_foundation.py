@@ -1,5 +1,6 @@
 """Foundation behaviour: authentication, roles, tenancy, validation at the boundary, audit."""
 
+import json
 from typing import Any
 
 import pytest
@@ -239,3 +240,13 @@ def test_dashboard_login_sets_an_httponly_session_cookie(client: Any, make_user:
     finally:
         client.cookies.clear()
     assert client.get("/api/v1/users/me").status_code == 401
+
+
+def test_a_nan_literal_in_json_is_a_422_not_a_500(client: Any, make_user: Any) -> None:
+    bank = make_user("bank", "officer")
+    b = client.post("/api/v1/borrowers", json=borrower_body(), headers=bank.headers).json()
+    a = client.post("/api/v1/ip-assets", json=ip_asset_body(b["id"]), headers=bank.headers).json()
+    body = json.dumps(loan_body(b["id"], [a["id"]])).replace('"5000000.00"', "NaN")
+    r = client.post("/api/v1/loans", content=body, headers={**bank.headers, "content-type": "application/json"})
+    assert r.status_code == 422
+    assert any(e["loc"][-1] == "amount_cny" for e in r.json()["detail"])
