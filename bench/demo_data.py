@@ -9,9 +9,15 @@ from __future__ import annotations
 
 import argparse
 import sqlite3
+import sys
 import tempfile
 import time
 from pathlib import Path
+
+# run as a script, bench/ is first on sys.path and bench/valuation.py would shadow the valuation package
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent))
 
 from sqlalchemy import func, select
 

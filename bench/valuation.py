@@ -20,7 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# run as a script, bench/ is first on sys.path and bench/valuation.py would shadow the valuation package
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent))
 
 from ipfin import ql
 from ipfin.executor import DaskExecutor
