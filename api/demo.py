@@ -163,7 +163,9 @@ def patent_numbers(years: np.ndarray, type_digits: np.ndarray, serial: np.ndarra
 
 def seed_organisations_and_users(conn: Connection) -> dict[str, int]:
     """Create the demo organisations and one user per role (idempotent)."""
-    existing = {name: int(oid) for oid, name in conn.execute(select(col(Organisation.id), col(Organisation.name)))}
+    existing: dict[str, int] = {
+        name: oid for oid, name in conn.execute(select(Organisation.__table__.c.id, Organisation.__table__.c.name))  # type: ignore[attr-defined]
+    }
     for name, kind, region in ORGANISATIONS:
         if name not in existing:
             existing[name] = conn.execute(
