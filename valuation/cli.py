@@ -9,13 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
 import sys
 from pathlib import Path
 
 from ipfin.executor import get_executor
 
 from .batch import load_requests, value_many
-from .report import to_html, to_json_dict
+from .report import plotly_js_path, to_html, to_json_dict
 
 
 def _progress_bar(done: int, total: int, ident: str) -> None:
@@ -40,6 +41,7 @@ def run_value(args: argparse.Namespace) -> int:
         return 2
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(plotly_js_path(), out_dir / "plotly.min.js")  # reports open offline
     executor = get_executor(args.dask)
     items = value_many(requests, paths=args.paths, seed=args.seed, progress=_progress_bar, executor=executor)
     failed = 0
@@ -52,7 +54,7 @@ def run_value(args: argparse.Namespace) -> int:
         (out_dir / f"{stem}.json").write_text(
             json.dumps(to_json_dict(it.result), ensure_ascii=False, indent=2), encoding="utf-8"
         )
-        (out_dir / f"{stem}.html").write_text(to_html(it.result), encoding="utf-8")
+        (out_dir / f"{stem}.html").write_text(to_html(it.result, plotly_js="plotly.min.js"), encoding="utf-8")
     sys.stderr.write(f"{len(items) - failed} valued, {failed} failed; output in {out_dir}\n")
     return 1 if failed else 0
 

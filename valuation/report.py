@@ -11,6 +11,7 @@ import html
 import itertools
 import json
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Literal
 
 from ipfin.money import fen_to_cny
@@ -20,6 +21,13 @@ from .engine import ValuationResult
 
 Lang = Literal["zh-CN", "en", "bilingual"]
 PLOTLY_CDN = "https://cdn.plot.ly/plotly-2.35.2.min.js"
+
+
+def plotly_js_path() -> Path:
+    """plotly.js as shipped inside the ``plotly`` package, for offline reports."""
+    import plotly
+
+    return Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
 
 LABELS: dict[str, tuple[str, str]] = {
     "title": ("知识产权价值评估报告", "IP valuation report"),

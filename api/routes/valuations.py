@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from api import crud_valuation as crud
+from api.core.config import get_settings
 from api.core.db import get_engine
 from api.crud import Conflict
 from api.deps import CurrentOrg, CurrentUser, SessionDep, require_role
@@ -28,6 +29,7 @@ from api.models.valuation import (
     ValuationsPage,
     ValuationStatus,
 )
+from api.routes.static import PLOTLY_JS_ROUTE
 from valuation.engine import ValuationResult
 from valuation.report import to_html, to_json_dict
 
@@ -101,4 +103,4 @@ def valuation_report(session: SessionDep, org: CurrentOrg, valuation_id: int,
     result = ValuationResult.model_validate(row.result)
     if format == "json":
         return JSONResponse(to_json_dict(result))
-    return HTMLResponse(to_html(result, lang))
+    return HTMLResponse(to_html(result, lang, plotly_js=get_settings().api_v1_str + PLOTLY_JS_ROUTE))

@@ -60,6 +60,10 @@ def test_report_as_html_and_json(client: Any, make_user: Any) -> None:
     html = client.get(f"/api/v1/valuations/{v['id']}/report?format=html", headers=bank.headers)
     assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
     assert "知识产权价值评估报告 / IP valuation report" in html.text and "Plotly.newPlot('fig-tornado'" in html.text
+    # plotly.js is served by ipfin itself, so the report renders without internet access
+    assert "src='/api/v1/static/plotly.min.js'" in html.text
+    js = client.get("/api/v1/static/plotly.min.js")
+    assert js.status_code == 200 and "plotly" in js.text[:2000].lower() and len(js.content) > 1_000_000
     en = client.get(f"/api/v1/valuations/{v['id']}/report?format=html&lang=en", headers=bank.headers)
     assert "知识产权价值评估报告" not in en.text
     js = client.get(f"/api/v1/valuations/{v['id']}/report?format=json", headers=bank.headers)
