@@ -60,7 +60,8 @@ def test_health_docs_and_dashboard_are_served(server: str) -> None:
     health = httpx.get(f"{server}/api/v1/health").json()
     assert health["status"] == "ok" and health["database"] == "sqlite" and health["schema_revision"] != "none"
     assert httpx.get(f"{server}/docs").status_code == 200
-    assert httpx.get(f"{server}/dashboard/").status_code == 200
+    dash = httpx.get(f"{server}/dashboard/", follow_redirects=True)  # visitors land on the login page
+    assert dash.status_code == 200 and "_dash-config" in dash.text
 
 
 @pytest.mark.parametrize("email", [u[0] for u in DEMO_USERS])
