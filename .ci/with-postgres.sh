@@ -2,6 +2,7 @@
 # Start a throw-away PostgreSQL on 127.0.0.1, export IPFIN_TEST_DATABASE_URL, run "$@", stop it.
 set -euo pipefail
 PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+if [ -z "$PG_BIN" ] && command -v pg_ctl >/dev/null 2>&1; then PG_BIN=$(dirname "$(readlink -f "$(command -v pg_ctl)")"); fi
 if [ -z "$PG_BIN" ]; then echo "PostgreSQL server binaries not found (apt-get install postgresql)" >&2; exit 1; fi
 PORT=${IPFIN_PG_PORT:-55432}
 DIR=$(mktemp -d /tmp/ipfin-pg.XXXXXX)

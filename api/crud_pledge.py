@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from importlib.util import find_spec
 from typing import Any
@@ -22,9 +23,21 @@ from sqlmodel import Session, col, select
 
 from api import audit, crud
 from api.crud import Conflict, FieldError, NotFound
-from api.models import Borrower, IPAsset, Loan, LoanCollateral, LoanStatus, Organisation, OrgKind, User, UserRole
+from api.models import (
+    AuditEvent,
+    Borrower,
+    IPAsset,
+    Loan,
+    LoanCollateral,
+    LoanStatus,
+    Organisation,
+    OrgKind,
+    User,
+    UserRole,
+)
 from api.models.core import BorrowerCreate, IPAssetCreate, LoanCreate
 from api.models.pledge import (
+    MAX_AMOUNT_CNY,
     BucketHistory,
     ChargeCreate,
     ChargePublic,
@@ -48,11 +61,19 @@ from api.models.pledge import (
     ValuationSource,
 )
 from api.tenancy import loan_visibility
-from ipfin.money import cny_to_fen
+from ipfin.money import cny_to_fen, fen_to_cny
 from pledge.disposal import CashItem, DisposalMethod, DisposalRecord, disposal_outcome, recovery_flows
-from pledge.eligibility import CollateralFacts, Ineligibility, LegalStatus, PledgeRequest, check_eligibility
+from pledge.eligibility import (
+    CollateralFacts,
+    Ineligibility,
+    LegalStatus,
+    PledgeRequest,
+    Reason,
+    check_eligibility,
+    statutory_expiry,
+)
 from pledge.lifecycle import PAYABLE_STATES
-from pledge.monitoring import LoanSnapshot, MonitoringResult, monitor_loan
+from pledge.monitoring import AlertCode, LoanSnapshot, MonitoringResult, monitor_loan
 from pledge.policy import CollateralValue, MaxLoanResult, PledgePolicy, default_policy, max_loan
 from pledge.schedule import Instalment as DomainInstalment
 from pledge.schedule import (
@@ -69,7 +90,9 @@ from pledge.schedule import (
     penalty_interest_fen,
 )
 from pledge.states import (
+    ACTIONS,
     Actor,
+    GuardFailed,
     LoanState,
     Role,
     TransitionContext,
@@ -104,11 +127,20 @@ def domain_actor(user: User, org: Organisation) -> Actor:
 # ---------------------------------------------------------------- terms and ledger
 
 
+def full_months(start: date, end: date) -> int:
+    """Whole calendar months from ``start`` to ``end`` (2026-09-01 → 2027-09-15 is 12; a month end
+    counts as the same day: 2026-01-31 → 2026-02-28 is 1)."""
+    month_end = (end + timedelta(days=1)).month != end.month
+    short = end.day < start.day and not month_end
+    return (end.year - start.year) * 12 + (end.month - start.month) - (1 if short else 0)
+
+
 def get_terms(session: Session, loan: Loan) -> PledgeLoanTerms:
     """The loan's repayment terms (defaults — fixed rate, monthly 等额本息 over the term — if never set)."""
     terms = session.get(PledgeLoanTerms, loan.id)
     if terms is None:
-        terms = PledgeLoanTerms(loan_id=loan.id, n_periods=max(1, loan.term_months))  # type: ignore[arg-type]
+        terms = PledgeLoanTerms(loan_id=loan.id,  # type: ignore[arg-type]
+                                n_periods=max(1, full_months(loan.origination_date, loan.maturity_date)))
     return terms
 
 
@@ -203,19 +235,30 @@ def set_terms(session: Session, user: User, org: Organisation, loan_id: int, bod
         raise Conflict(f"terms can only be changed while the loan is a draft (it is {loan.status})")
     terms = get_terms(session, loan)
     before = audit.snapshot(terms)
-    rate = (InterestRate.lpr_plus(body.lpr, body.spread_bp) if body.rate_kind == RateKind.lpr_spread  # type: ignore[arg-type]
-            else InterestRate.fixed(body.annual_rate))  # type: ignore[arg-type]
-    n = body.n_periods or max(1, loan.term_months // body.months_per_period)
+    try:
+        rate = (InterestRate.lpr_plus(body.lpr, body.spread_bp) if body.rate_kind == RateKind.lpr_spread  # type: ignore[arg-type]
+                else InterestRate.fixed(body.annual_rate))  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise FieldError("spread_bp" if body.rate_kind == RateKind.lpr_spread else "annual_rate", str(exc)) from exc
+    mpp, term = body.months_per_period, full_months(loan.origination_date, loan.maturity_date)
+    fitting = term // mpp  # the schedule must end in the last period before the loan's maturity
+    if fitting < 1:
+        raise FieldError("months_per_period", f"a {mpp}-month period is longer than the {term}-month loan")
+    n = body.n_periods or fitting
+    if n != fitting:
+        raise FieldError("n_periods", f"{n} periods of {mpp} month(s) do not fit the {term}-month term "
+                                      f"(origination {loan.origination_date}, maturity {loan.maturity_date}); "
+                                      f"use {fitting}")
+    try:
+        build_schedule(LoanTerms(loan.amount_fen, rate, loan.origination_date, n, body.schedule_type, mpp))
+    except ValueError as exc:
+        raise FieldError("n_periods", str(exc)) from exc
     terms.rate_kind = body.rate_kind.value
     terms.lpr = body.lpr if body.rate_kind == RateKind.lpr_spread else None
     terms.spread_bp = body.spread_bp if body.rate_kind == RateKind.lpr_spread else 0
     terms.schedule_type = body.schedule_type.value
-    terms.months_per_period = body.months_per_period
+    terms.months_per_period = mpp
     terms.n_periods = n
-    try:
-        build_schedule(domain_terms(loan, terms, loan.origination_date))
-    except ValueError as exc:
-        raise FieldError("n_periods", str(exc)) from exc
     session.add(terms)
     _bump_version(session, loan, loan.version, annual_rate=rate.annual_rate)
     audit.record(session, user, "loan", loan.id, "set_terms", before=before, after=terms)
@@ -252,7 +295,8 @@ def collateral_facts(session: Session, loan: Loan, borrower: Borrower) -> list[C
             registered_owners=tuple(facts.registered_owners) if facts and facts.registered_owners
             else (borrower.credit_code,),
             legal_status=LegalStatus(status) if status in LegalStatus.__members__.values() else LegalStatus.LAPSED,
-            expiry_date=facts.expiry_date if facts else None,
+            expiry_date=(facts.expiry_date if facts and facts.expiry_date
+                         else statutory_expiry(str(asset.ip_type), asset.filing_date)),
             annual_fee_paid_until=asset.annual_fee_paid_until,
             pledged_to=f"loan {other.loan_id}" if other else None,
             dispute=bool(facts and facts.dispute),
@@ -277,10 +321,50 @@ def eligibility(session: Session, loan: Loan, on: date) -> list[Ineligibility]:
     if loan.maturity_date <= on:
         raise FieldError("on", "the loan matures on or before this date")
     req = PledgeRequest(borrower.credit_code, loan.maturity_date, on, policy.max_valuation_age_days)
-    return check_eligibility(req, collateral_facts(session, loan, borrower))
+    reasons = check_eligibility(req, collateral_facts(session, loan, borrower))
+    if not any(r.reason in (Reason.VALUATION_MISSING, Reason.NO_COLLATERAL) for r in reasons):
+        reasons += _pledge_rate_check(session, loan, policy)
+    return reasons
+
+
+def _pledge_rate_check(session: Session, loan: Loan, policy: PledgePolicy) -> list[Ineligibility]:
+    """The loan against the bank's pledge-rate policy: an asset without an indicator score (or the
+    Monte Carlo percentile the policy lends against) cannot be rated; a loan above the maximum fails."""
+    items, out = [], []
+    for _link, asset in collateral_assets(session, loan):
+        val = latest_valuation(session, asset.id)  # type: ignore[arg-type]
+        assert val is not None  # valuation_missing was reported otherwise
+        if val.score is None:
+            out.append(Ineligibility(str(asset.id), Reason.VALUATION_MISSING,
+                                     f"{asset.id}: the latest valuation has no indicator score, so the policy's "
+                                     "pledge rate cannot be set"))
+            continue
+        items.append(CollateralValue(str(asset.id), str(asset.ip_type), Decimal(val.score), val.value_fen,
+                                     {5: val.p5_fen} if val.p5_fen is not None else {}))
+    if out:
+        return out
+    try:
+        r = max_loan(policy, items)
+    except ValueError as exc:
+        return [Ineligibility(None, Reason.VALUATION_MISSING, str(exc))]
+    if loan.amount_fen > r.max_loan_fen:
+        return [Ineligibility(None, Reason.ABOVE_MAX_LOAN,
+                              f"loan {fen_to_cny(loan.amount_fen):,} CNY is above the policy maximum "
+                              f"{fen_to_cny(r.max_loan_fen):,} CNY ({r.why[-1]})")]
+    return []
 
 
 # ---------------------------------------------------------------- transitions
+
+
+def last_move_on(session: Session, loan: Loan) -> date | None:
+    """Business date of the loan's latest workflow move (from its audit trail), if any."""
+    rows = session.exec(select(AuditEvent.after).where(
+        AuditEvent.entity == "loan", AuditEvent.entity_id == str(loan.id), col(AuditEvent.action).in_(ACTIONS))
+        .order_by(col(AuditEvent.id).desc()).limit(1)).all()
+    if not rows or not isinstance(rows[0], dict) or not rows[0].get("on"):
+        return None
+    return date.fromisoformat(str(rows[0]["on"]))
 
 
 def _audit_after(result: TransitionResult, loan: Loan) -> dict[str, Any]:
@@ -297,6 +381,10 @@ def transition(
     if req.expected_version is not None and req.expected_version != expected:
         raise Conflict(f"loan {loan.id} is at version {expected}, not {req.expected_version}; reload and retry")
     on = req.on or today()
+    last_on = last_move_on(session, loan)
+    if last_on is not None and on < last_on:
+        raise FieldError("on", f"{on.isoformat()} is before the loan's previous move ({last_on.isoformat()}); "
+                               "moves are recorded in date order")
     if actor is None:
         assert user is not None and org is not None
         actor = domain_actor(user, org)
@@ -321,6 +409,10 @@ def transition(
         details={"loan_version": expected},
     )
     result = apply_transition(str(loan.status), req.action, actor, ctx)
+    if req.action == "complete_recovery" and session.exec(
+            select(PledgeDisposal.id).where(PledgeDisposal.loan_id == loan.id).limit(1)).first() is None:
+        raise GuardFailed(LoanState(str(loan.status)), req.action,
+                          "no disposal is recorded: record the disposal (POST /loans/{id}/disposals) first")
     if req.action in ELIGIBILITY_CHECKED:
         reasons = eligibility(session, loan, on)
         if reasons:
@@ -363,13 +455,21 @@ def transition(
 # ---------------------------------------------------------------- payments
 
 
+def _require_ledger(session: Session, loan: Loan, terms: PledgeLoanTerms) -> LoanAccount:
+    """The loan's ledger; 409 for a live loan disbursed outside ipfin (imported or demo book: no schedule)."""
+    account = load_account(session, loan, terms)
+    if account is None:
+        raise Conflict(f"loan {loan.id} has no repayment ledger in ipfin (it was disbursed outside the "
+                       "workflow, e.g. imported); its payments cannot be applied here")
+    return account
+
+
 def record_payment(session: Session, user: User, org: Organisation, loan_id: int, body: PaymentCreate) -> PledgePayment:
     loan = crud.get_loan(session, org, loan_id)
     if LoanState(str(loan.status)) not in PAYABLE_STATES:
         raise Conflict(f"payments are not accepted while the loan is {loan.status}")
     terms = get_terms(session, loan)
-    account = load_account(session, loan, terms)
-    assert account is not None
+    account = _require_ledger(session, loan, terms)
     try:
         account, alloc = apply_payment(account, cny_to_fen(body.amount_cny), body.paid_on,
                                        allow_prepayment=body.allow_prepayment)
@@ -405,8 +505,7 @@ def add_charge(session: Session, user: User, org: Organisation, loan_id: int, bo
     if LoanState(str(loan.status)) not in PAYABLE_STATES:
         raise Conflict(f"charges are not accepted while the loan is {loan.status}")
     terms = get_terms(session, loan)
-    account = load_account(session, loan, terms)
-    assert account is not None
+    account = _require_ledger(session, loan, terms)
     if body.kind == "fee":
         amount = cny_to_fen(body.amount_cny)  # type: ignore[arg-type]
     else:
@@ -526,12 +625,17 @@ class _RunTotals:
     alerts: int = 0
 
 
-def monitor_one(session: Session, loan: Loan, as_of: date, totals: _RunTotals, moved: list[int], cured: list[int]
-                ) -> MonitoringResult:
+def monitor_one(session: Session, loan: Loan, as_of: date, totals: _RunTotals, moved: list[int], cured: list[int],
+                user: User | None = None) -> MonitoringResult:
+    """Monitor one loan on ``as_of``: overdue marking or cure (not before the loan's last move),
+    bucket record, alerts; a new LTV breach also writes a ``margin_call`` event on the loan."""
     terms = get_terms(session, loan)
     account = load_account(session, loan, terms)
     days = account.overdue_days(as_of) if account else loan.days_past_due
     state = str(loan.status)
+    last_on = last_move_on(session, loan)
+    if last_on is not None and as_of < last_on:
+        state = ""  # a run dated before the last move records buckets and alerts but moves nothing
     if state == LoanStatus.active.value and days > 0:
         transition(session, None, None, loan, TransitionRequest(action="mark_overdue", on=as_of), actor=SYSTEM_ACTOR)
         moved.append(loan.id)  # type: ignore[arg-type]
@@ -557,7 +661,7 @@ def monitor_one(session: Session, loan: Loan, as_of: date, totals: _RunTotals, m
         previous_bucket_index=prev.bucket_index if prev else None,
     )
     result = monitor_loan(snap, ltv_trigger=policy.ltv_breach_trigger,
-                          revaluation_interval_days=policy.revaluation_interval_days)
+                          revaluation_interval_days=policy.revaluation_interval_days, buckets=policy.bucket_policy)
     session.add(BucketHistory(loan_id=loan.id, as_of=as_of, days_overdue=days,  # type: ignore[arg-type]
                               bucket_index=result.bucket.index, bucket_label=result.bucket.label,
                               loan_class=result.loan_class.value))
@@ -574,23 +678,39 @@ def monitor_one(session: Session, loan: Loan, as_of: date, totals: _RunTotals, m
                                     severity=al.severity.value, message=al.message[:500], as_of=as_of,
                                     data=dict(al.data)))
             totals.alerts += 1
+            if al.code == AlertCode.LTV_BREACH:  # 追加担保: the margin call is an event of the loan file
+                audit.record(session, user, "loan", loan.id, "margin_call",
+                             after={"on": as_of.isoformat(), "message": al.message, **dict(al.data)})
     totals.checked += 1
     return result
 
 
-def run_monitoring(session: Session, user: User | None, org: Organisation | None, as_of: date) -> MonitoringSummary:
+def run_monitoring(session: Session, user: User | None, org: Organisation | None, as_of: date,
+                   progress: Callable[[float], None] | None = None) -> MonitoringSummary:
     """Monitor every live loan the organisation may see (all loans when ``org`` is None: the CLI job)."""
     conds: list[Any] = [col(Loan.status).in_([s.value for s in MONITORED])]
     if org is not None:
         conds.append(loan_visibility(org))
     loans = session.exec(select(Loan).where(*conds).order_by(col(Loan.id))).all()
     totals, moved, cured = _RunTotals(), [], []  # type: ignore[var-annotated]
-    for loan in loans:
-        monitor_one(session, loan, as_of, totals, moved, cured)
+    for i, loan in enumerate(loans):
+        monitor_one(session, loan, as_of, totals, moved, cured, user)
+        if progress is not None and i % 50 == 49:
+            progress((i + 1) / len(loans))
     summary = MonitoringSummary(as_of=as_of, loans_checked=totals.checked, alerts_created=totals.alerts,
                                 moved_to_overdue=moved, cured=cured)
     audit.record(session, user, "pledge_monitoring", org.id if org else "all", "run", after=summary.model_dump())
     return summary
+
+
+def run_monitoring_job(engine: Any, user_id: int, org_id: int, as_of: date,
+                       progress: Callable[[float], None]) -> dict[str, Any]:
+    """The monitoring run as a background job (``api.jobs``): own session, one commit at the end."""
+    with Session(engine) as s:
+        user, org = s.get(User, user_id), s.get(Organisation, org_id)
+        summary = run_monitoring(s, user, org, as_of, progress)
+        s.commit()
+    return summary.model_dump(mode="json")
 
 
 def run_from_cli(args: Any) -> int:
@@ -645,13 +765,17 @@ def add_disposal(session: Session, user: User, org: Organisation, loan_id: int, 
     foreign = [i for i in body.ip_asset_ids if i not in pledged]
     if foreign:
         raise FieldError("ip_asset_ids", f"assets {foreign} are not pledged for this loan")
+    if loan.default_date is not None and body.started_on < loan.default_date:
+        raise FieldError("started_on", f"a disposal cannot start before the loan defaulted ({loan.default_date})")
     d = PledgeDisposal(loan_id=loan.id, method=body.method.value, ip_asset_ids=body.ip_asset_ids,  # type: ignore[arg-type]
                        started_on=body.started_on, completed_on=body.completed_on, counterparty=body.counterparty,
                        proceeds=_items(body.proceeds), costs=_items(body.costs), created_by_user_id=user.id)
     try:
         _record(d)
     except ValueError as exc:
-        raise FieldError("proceeds", str(exc)) from exc
+        msg = str(exc)
+        field = next((f for f in ("completed_on", "costs", "asset_ids") if msg.startswith(f)), "proceeds")
+        raise FieldError("ip_asset_ids" if field == "asset_ids" else field, msg) from exc
     session.add(d)
     session.flush()
     audit.record(session, user, "loan", loan.id, "record_disposal", after=d)
@@ -668,12 +792,30 @@ def claim_amount(session: Session, loan: Loan, as_of: date) -> int:
     return account.principal_outstanding_fen + due.interest_fen + due.fees_fen
 
 
+def _disposals(session: Session, loan: Loan) -> tuple[list[PledgeDisposal], list[DisposalRecord], int]:
+    rows = list(session.exec(select(PledgeDisposal).where(PledgeDisposal.loan_id == loan.id)
+                             .order_by(col(PledgeDisposal.id))).all())
+    claim = claim_amount(session, loan, loan.default_date or today())
+    return rows, [_record(r) for r in rows], claim
+
+
+def net_recovery_flows(session: Session, loan: Loan) -> list[tuple[date, int]]:
+    """Dated net recoveries (fen) of the loan's disposals, for the risk-sharing recovery distribution.
+
+    Each flow is the rise in cumulative max(0, proceeds − costs) on that date, capped in
+    total at the claim (principal outstanding + interest and fees due at default); the
+    flows sum exactly to the disposal summary's ``net_recovery_fen``. The caller has
+    already checked that ``loan`` is visible to it. Risk sharing shares each flow back
+    pro rata to what each party paid (one ``RiskRecovery`` per flow, gross = the flow,
+    costs already netted).
+    """
+    _rows, records, claim = _disposals(session, loan)
+    return recovery_flows(records, claim)
+
+
 def disposal_summary(session: Session, org: Organisation, loan_id: int) -> dict[str, Any]:
     loan = crud.get_loan(session, org, loan_id)
-    rows = session.exec(select(PledgeDisposal).where(PledgeDisposal.loan_id == loan.id)
-                        .order_by(col(PledgeDisposal.id))).all()
-    records = [_record(r) for r in rows]
-    claim = claim_amount(session, loan, loan.default_date or today())
+    rows, records, claim = _disposals(session, loan)
     o = disposal_outcome(records, claim)
     return {
         "loan_id": loan.id, "claim_fen": claim, "gross_proceeds_fen": o.gross_proceeds_fen,
@@ -691,6 +833,9 @@ EXPORT_COLUMNS = ["reference", "borrower_credit_code", "bank_org_id", "guarantor
                   "outstanding_cny", "annual_rate", "status", "origination_date", "maturity_date", "days_past_due",
                   "region_code", "industry", "ip_types", "version"]
 
+MAX_IMPORT_ROWS = 5000
+"""Data rows accepted in one import file (split larger books into several files)."""
+
 IMPORT_COLUMNS = ["borrower_name", "credit_code", "region_code", "industry", "size_class", "ip_type",
                   "identifier", "title", "legal_status", "amount_cny", "annual_rate", "origination_date",
                   "maturity_date"]
@@ -702,8 +847,6 @@ def export_rows(session: Session, org: Organisation, status: str | None = None) 
         conds.append(col(Loan.status) == status)
     rows = session.exec(select(Loan, Borrower).join(Borrower, col(Borrower.id) == Loan.borrower_id)
                         .where(*conds).order_by(col(Loan.id))).all()
-    from ipfin.money import fen_to_cny
-
     return [[ln.reference, b.credit_code, ln.bank_org_id, ln.guarantor_org_id or "", fen_to_cny(ln.amount_fen),
              fen_to_cny(ln.outstanding_fen), ln.annual_rate, str(ln.status), ln.origination_date.isoformat(),
              ln.maturity_date.isoformat(), ln.days_past_due, ln.region_code, ln.industry, ln.ip_types, ln.version]
@@ -738,17 +881,22 @@ def import_loans(session: Session, user: User, org: Organisation, rows: list[dic
     """All-or-nothing import: every row is validated first; any error → nothing is written.
 
     Each row is one draft loan with one pledged IP asset; the borrower (by credit code) and
-    the asset (by type + identifier) are reused when the bank already has them.
+    the asset (by type + identifier) are reused when the bank already has them; an asset
+    already recorded (or named earlier in the file) for another borrower is a row error.
     Raises :class:`ImportFailed` with one entry per bad field: ``{row, field, message}``
     (row 2 is the first data row, as a spreadsheet shows it).
     """
     if not rows:
         raise ImportFailed([{"row": 1, "field": "file", "message": "no data rows"}])
+    if len(rows) > MAX_IMPORT_ROWS:
+        raise ImportFailed([{"row": MAX_IMPORT_ROWS + 2, "field": "file",
+                             "message": f"{len(rows)} data rows; at most {MAX_IMPORT_ROWS} per file"}])
     missing = [c for c in IMPORT_COLUMNS if c not in rows[0]]
     if missing:
         raise ImportFailed([{"row": 1, "field": c, "message": "missing column"} for c in missing])
     errors: list[dict[str, Any]] = []
     parsed = []
+    owners: dict[tuple[str, str], tuple[int, str]] = {}  # (ip_type, identifier) → first (row, credit code)
     for n, r in enumerate(rows, start=2):
         def v(k: str, r: dict[str, str] = r) -> str | None:
             x = (r.get(k) or "").strip()
@@ -775,6 +923,20 @@ def import_loans(session: Session, user: User, org: Organisation, rows: list[dic
         except ValidationError as exc:
             errors += [{"row": n, "field": _import_field(e), "message": e["msg"]} for e in exc.errors()]
             ln = None
+        if ln is not None and ln.amount_cny > MAX_AMOUNT_CNY:
+            errors.append({"row": n, "field": "amount_cny", "message": f"must be at most {MAX_AMOUNT_CNY:,} CNY"})
+        if a is not None and b is not None:
+            key = (str(a.ip_type), a.identifier)
+            holder = owners.setdefault(key, (n, b.credit_code))
+            existing = session.exec(select(Borrower.credit_code).join(IPAsset, col(IPAsset.borrower_id) == Borrower.id)
+                                    .where(IPAsset.owner_org_id == org.id, IPAsset.ip_type == a.ip_type,
+                                           IPAsset.identifier == a.identifier)).first()
+            if existing is not None and existing != b.credit_code:
+                errors.append({"row": n, "field": "identifier", "message": f"{a.identifier} is already recorded "
+                               f"for another borrower ({existing})"})
+            elif holder[1] != b.credit_code:
+                errors.append({"row": n, "field": "identifier", "message": f"{a.identifier} is given for "
+                               f"another borrower in row {holder[0]} ({holder[1]})"})
         parsed.append((b, a, ln))
     if errors:
         raise ImportFailed(errors)

@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
+from fastapi import HTTPException, status
 from pydantic import ValidationError
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
@@ -37,7 +38,7 @@ from api.models.risk_sharing import (
     SchemeStateUpdate,
     claim_visibility,
 )
-from ipfin.money import cny_to_fen
+from ipfin.money import cny_to_fen, fen_to_cny
 from risk_sharing import engine as rs_engine
 from risk_sharing import ledger as rs_ledger
 from risk_sharing.presets import load_preset
@@ -54,6 +55,30 @@ ROLE_ORG_KINDS: dict[str, set[str]] = {
 }
 
 _NOT_COUNTED_LOAN_STATUSES = {LoanStatus.rejected, LoanStatus.withdrawn, LoanStatus.settled, LoanStatus.closed}
+
+#: Pledge-workflow states of a loan on which a compensation claim may be filed (违约 and after).
+CLAIMABLE_LOAN_STATUSES = (
+    LoanStatus.default, LoanStatus.in_claim, LoanStatus.in_disposal, LoanStatus.recovered, LoanStatus.written_off,
+)
+
+#: Loan states that mean the money was lent (disbursed): what a scheme's "loans covered" counts.
+DISBURSED_LOAN_STATUSES = (
+    LoanStatus.active, LoanStatus.overdue, LoanStatus.settled, LoanStatus.default, LoanStatus.in_claim,
+    LoanStatus.in_disposal, LoanStatus.recovered, LoanStatus.written_off, LoanStatus.closed,
+)
+
+
+def rule_error(exc: ValidationError) -> FieldError:
+    """A rule's validation errors as one 422 naming the first bad field (``definition.<path>``), all listed."""
+    items: list[tuple[str, str]] = []
+    for e in exc.errors():
+        msg = str(e["msg"]).removeprefix("Value error, ")
+        path = ".".join(str(x) for x in e["loc"])
+        if not path and ": " in msg:  # rule-level checks say '<field>: <what is wrong>'
+            path, msg = msg.split(": ", 1)
+        items.append((path, msg))
+    field = "definition" + (f".{items[0][0]}" if items and items[0][0] else "")
+    return FieldError(field, "; ".join(f"{p}: {m}" if p else m for p, m in items) or str(exc))
 
 
 # ---------------------------------------------------------------- rules
@@ -109,7 +134,7 @@ def create_rule_version(session: Session, actor: User, definition: dict[str, Any
     try:
         rule = rule_from_dict(definition)
     except ValidationError as exc:
-        raise FieldError("definition", str(exc)) from exc
+        raise rule_error(exc) from exc
     state = session.get(RiskSchemeState, rule.id)
     if state is None:
         session.add(RiskSchemeState(rule_id=rule.id))
@@ -166,12 +191,66 @@ def update_scheme_state(session: Session, actor: User, rule_id: str, body: Schem
     before = audit.snapshot(state)
     if body.covered_loans_cny is not None:
         state.covered_loans_fen = cny_to_fen(body.covered_loans_cny)
+    if body.covered_loans_from_book is not None:
+        state.covered_loans_from_book = body.covered_loans_from_book
     if body.party_balance_cny is not None:
+        rows = _family_rows(session, rule_id)
+        limited = {p.key for r in rows for p in rule_of(r).parties if p.balance_limited}
+        unknown = sorted(set(body.party_balance_cny) - limited)
+        if unknown:
+            raise FieldError(
+                "party_balance_cny",
+                f"{', '.join(unknown)}: not a balance-limited party of rule '{rule_id}' "
+                f"(balance-limited: {', '.join(sorted(limited)) or 'none'})",
+            )
         state.party_balance_fen = {k: cny_to_fen(v) for k, v in body.party_balance_cny.items()}
     state.updated_at = utcnow()
     session.add(state)
     audit.record(session, actor, "risk_scheme_state", rule_id, "update", before=before, after=state)
     return state
+
+
+def book_covered_loans_fen(session: Session, rule_id: str) -> int:
+    """Loans covered by a rule family, from the ipfin loan table (fen): Σ principal of disbursed loans.
+
+    For each version: loans originated while it was in force, disbursed (active and every later
+    state, settled and closed included: the payout-rate ceiling 代偿率 compares all compensation
+    paid with all loans covered), passing the predicates the loan row can answer — guaranteed
+    (if required), principal ≤ single-borrower cap, guarantee fee ≤ cap, sector allowed and not
+    excluded. Borrower-level predicates (the borrower's total, firm size/tier, years registered,
+    IP-pledged share) are checked per claim, not here. Loans outside ipfin are typed in as
+    ``covered_loans_fen``.
+    """
+    total = 0
+    for row in _family_rows(session, rule_id):
+        rule = rule_of(row)
+        e = rule.eligibility
+        conds: list[Any] = [
+            col(Loan.status).in_([str(s) for s in DISBURSED_LOAN_STATUSES]),
+            col(Loan.origination_date) >= rule.effective_from,
+        ]
+        if rule.effective_to is not None:
+            conds.append(col(Loan.origination_date) <= rule.effective_to)
+        if e.guarantee_required:
+            conds.append(col(Loan.guarantor_org_id).is_not(None))
+        if e.max_borrower_loans_cny is not None:
+            conds.append(col(Loan.amount_fen) <= cny_to_fen(e.max_borrower_loans_cny))
+        if e.max_guarantee_fee_rate is not None:
+            conds.append(col(Loan.guarantee_fee_rate) <= e.max_guarantee_fee_rate)
+        if e.sectors_allowed is not None:
+            conds.append(col(Loan.industry).in_(sorted(e.sectors_allowed)))
+        if e.sectors_excluded:
+            conds.append(col(Loan.industry).not_in(sorted(e.sectors_excluded)))
+        total += int(session.exec(select(func.coalesce(func.sum(Loan.amount_fen), 0)).where(*conds)).one())
+    return total
+
+
+def covered_loans(session: Session, state: RiskSchemeState) -> tuple[int | None, int | None]:
+    """(from the loan table or None, total used by the payout-rate ceiling or None if unknown), fen."""
+    if not state.covered_loans_from_book:
+        return None, state.covered_loans_fen
+    book = book_covered_loans_fen(session, state.rule_id)
+    return book, book + (state.covered_loans_fen or 0)
 
 
 def scheme_headroom(session: Session, state: RiskSchemeState) -> dict[str, int]:
@@ -201,7 +280,7 @@ def scheme_headroom(session: Session, state: RiskSchemeState) -> dict[str, int]:
         party_balance_fen={
             p.key: int(state.party_balance_fen.get(p.key, 0)) for p in rule.parties if p.balance_limited
         },
-        covered_loans_fen=state.covered_loans_fen,
+        covered_loans_fen=covered_loans(session, state)[1],
         compensation_paid_fen=int(comp_all),
     )
     return {
@@ -227,14 +306,25 @@ def _internal_loan_facts(session: Session, org: Organisation, body: ClaimCreate)
     loan = get_loan(session, org, body.loan_id)  # type: ignore[arg-type]
     if org.kind != OrgKind.admin and org.id not in (loan.bank_org_id, loan.guarantor_org_id):
         raise NotFound("loan not found")
+    if str(loan.status) not in {str(s) for s in CLAIMABLE_LOAN_STATUSES}:
+        raise Conflict(
+            f"loan {loan.id} is {loan.status}: claims are filed on defaulted loans "
+            f"(states {', '.join(str(s) for s in CLAIMABLE_LOAN_STATUSES)}); declare the default first"
+        )
     borrower = session.get(Borrower, loan.borrower_id)
     if body.borrower_total_loans_cny is not None:
         total = cny_to_fen(body.borrower_total_loans_cny)
     else:
+        # the borrower's loans lent and not repaid, as at this loan's origination (单户): applications
+        # never lent and loans repaid or closed do not count; this loan always does
+        lent = [str(s) for s in DISBURSED_LOAN_STATUSES if s not in _NOT_COUNTED_LOAN_STATUSES]
         total = session.exec(
             select(func.coalesce(func.sum(Loan.amount_fen), 0)).where(
                 Loan.borrower_id == loan.borrower_id,
-                col(Loan.status).not_in([str(s) for s in _NOT_COUNTED_LOAN_STATUSES]),
+                or_(
+                    col(Loan.id) == loan.id,
+                    col(Loan.status).in_(lent) & (col(Loan.origination_date) <= loan.origination_date),
+                ),
             )
         ).one()
     years = None
@@ -256,6 +346,36 @@ def _internal_loan_facts(session: Session, org: Organisation, body: ClaimCreate)
         "ip_pledged_share": str(body.ip_pledged_share if body.ip_pledged_share is not None else Decimal(1)),
     }
     return loan, facts
+
+
+def _internal_default_and_principal(loan: Loan, body: ClaimCreate) -> tuple[date, int]:
+    """Default date and outstanding principal of a claim on an ipfin loan, checked against the loan.
+
+    The default date is the one the pledge workflow recorded (``declare_default``): a claim may
+    not move it (that would shift the trigger and the claim deadline). The principal claimed may
+    not exceed the loan's outstanding principal.
+    """
+    if loan.default_date is not None:
+        if body.default_date is not None and body.default_date != loan.default_date:
+            raise FieldError(
+                "default_date",
+                f"loan {loan.id} was declared in default on {loan.default_date}, not {body.default_date}",
+            )
+        default_date = loan.default_date
+    elif body.default_date is not None:
+        default_date = body.default_date
+    else:
+        raise FieldError("default_date", f"loan {loan.id} has no recorded default date: give one")
+    if body.outstanding_principal_cny is None:
+        return default_date, loan.outstanding_fen
+    principal = cny_to_fen(body.outstanding_principal_cny)
+    if principal > loan.outstanding_fen:
+        raise FieldError(
+            "outstanding_principal_cny",
+            f"{body.outstanding_principal_cny} CNY exceeds the loan's outstanding principal "
+            f"{fen_to_cny(loan.outstanding_fen)} CNY",
+        )
+    return default_date, principal
 
 
 def _external_loan_facts(body: ClaimCreate) -> dict[str, Any]:
@@ -317,8 +437,14 @@ def file_claim(
     loan: Loan | None = None
     if body.loan_id is not None:
         loan, facts = _internal_loan_facts(session, org, body)
+        default_date, principal_fen = _internal_default_and_principal(loan, body)
     else:
         facts = _external_loan_facts(body)
+        if body.default_date is None:
+            raise FieldError("default_date", "required for an external loan")
+        if body.outstanding_principal_cny is None:
+            raise FieldError("outstanding_principal_cny", "required for an external loan")
+        default_date, principal_fen = body.default_date, cny_to_fen(body.outstanding_principal_cny)
     try:
         domain_loan = rs_engine.Loan.model_validate(facts)
     except ValidationError as exc:
@@ -331,9 +457,9 @@ def file_claim(
         domain_claim = rs_engine.Claim.model_validate({
             "claim_id": "new",
             "loan_id": domain_loan.loan_id,
-            "default_date": body.default_date,
+            "default_date": default_date,
             "filed_on": filed_on,
-            "outstanding_principal_fen": cny_to_fen(body.outstanding_principal_cny),
+            "outstanding_principal_fen": principal_fen,
             "outstanding_interest_fen": cny_to_fen(body.outstanding_interest_cny),
             "recoveries_so_far_fen": cny_to_fen(body.recoveries_so_far_cny),
             "npl_class": body.npl_class,
@@ -406,6 +532,14 @@ def _party_orgs(
                 out[p.key] = loan.guarantor_org_id
             elif loan is None and filer.kind == OrgKind.guarantor:
                 out[p.key] = filer.id  # type: ignore[assignment]
+    # a paying party with an organisation kind must be named: it reviews, approves and sees the claim
+    missing = [k for k in rule.compensator_keys if k not in out and rule.party(k).role.value in ROLE_ORG_KINDS]
+    if missing:
+        raise FieldError(
+            "party_orgs",
+            f"name the paying organisation of {', '.join(missing)} (party key → organisation id); "
+            "without it nobody of that party can see, review or approve the claim",
+        )
     return out
 
 
@@ -426,9 +560,18 @@ def claim_parties(session: Session, claim_id: int) -> list[RiskClaimParty]:
 
 
 def list_claims(
-    session: Session, org: Organisation, *, status: str | None, rule_id: str | None, offset: int, limit: int
+    session: Session,
+    org: Organisation,
+    *,
+    status: str | None,
+    rule_id: str | None,
+    offset: int,
+    limit: int,
+    loan_id: int | None = None,
 ) -> tuple[int, list[RiskClaim]]:
     conds = [claim_visibility(org)]
+    if loan_id is not None:
+        conds.append(RiskClaim.loan_id == loan_id)  # type: ignore[arg-type]
     if status:
         conds.append(RiskClaim.status == status)  # type: ignore[arg-type]
     if rule_id:
@@ -509,7 +652,7 @@ def review_context(
         lender_id=c.lender_key,
         review_date=review_date,
         party_balance_fen=balances,
-        covered_loans_fen=state.covered_loans_fen,
+        covered_loans_fen=covered_loans(session, state)[1],
         existing_claims=[rs_engine.ExistingClaim(str(i), k, str(s)) for i, k, s in others],
     )
     return replace(ctx, compensation_paid_fen=int(comp_all))
@@ -601,6 +744,13 @@ def approve_claim(session: Session, actor: User, org: Organisation, claim_id: in
     c = get_claim(session, org, claim_id)
     if actor.id in (c.filed_by_user_id, c.reviewed_by_user_id):
         raise Conflict("maker-checker: the approver must differ from the user who filed and who reviewed")
+    if org.kind != OrgKind.admin:
+        payers = {p.org_id for p in claim_parties(session, c.id)} - {None, c.filed_by_org_id}  # type: ignore[arg-type]
+        if org.id not in payers:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                "only an organisation that pays into this claim, other than the one that filed it, may approve it",
+            )
     state = lock_scheme(session, c.rule_id)  # serialises cap checks of this rule family until commit
     c = session.exec(select(RiskClaim).where(RiskClaim.id == claim_id).execution_options(populate_existing=True)).one()
     _require_move(c, {ClaimStatus.reviewed}, "approve")
@@ -677,20 +827,22 @@ def record_recovery(session: Session, actor: User, org: Organisation, body: Reco
     ]
     paid, recovered = rs_ledger.claim_totals(entries, str(c.id))
     paid = {k: paid.get(k, 0) for k in rule.party_keys if k in paid}
+    received_on, gross_fen, costs_fen, method = _recovery_amounts(session, c, body)
     try:
         share = share_recovery(
             rule,
             paid,
-            cny_to_fen(body.gross_cny),
-            disposal_costs_fen=cny_to_fen(body.disposal_costs_cny),
+            gross_fen,
+            disposal_costs_fen=costs_fen,
             already_recovered_fen=recovered,
         )
     except ValueError as exc:
         raise FieldError("disposal_costs_cny", str(exc)) from exc
     rec = RiskRecovery(
         claim_id=c.id,  # type: ignore[arg-type]
-        received_on=body.received_on,
-        method=body.method,
+        disposal_id=body.disposal_id,
+        received_on=received_on,
+        method=method,
         gross_fen=share.gross_fen,
         disposal_costs_fen=share.disposal_costs_fen,
         net_fen=share.net_fen,
@@ -709,13 +861,47 @@ def record_recovery(session: Session, actor: User, org: Organisation, body: Reco
             RiskLedgerEntry(
                 rule_row_id=c.rule_row_id, rule_id=c.rule_id, rule_version=c.rule_version, claim_id=c.id,  # type: ignore[arg-type]
                 recovery_id=rec.id, party_key=k, party_org_id=orgs.get(k), kind=rs_ledger.EntryKind.RECOVERY.value,
-                amount_fen=amount, compensation=k in comp, booked_on=body.received_on, loan_key=c.loan_key,
+                amount_fen=amount, compensation=k in comp, booked_on=received_on, loan_key=c.loan_key,
                 borrower_key=c.borrower_key, lender_key=c.lender_key,
             )
         )
     _adjust_balances(session, rule, state, dict(share.parts))
     audit.record(session, actor, "risk_recovery", rec.id, "create", after=rec)
     return rec
+
+
+def _recovery_amounts(session: Session, c: RiskClaim, body: RecoveryCreate) -> tuple[date, int, int, str]:
+    """(received on, gross fen, disposal costs fen, method): typed in, or from a pledge disposal.
+
+    A disposal (``POST /loans/{id}/disposals``) of the claim's own loan gives Σ proceeds as the
+    gross, Σ costs as the disposal costs, the last proceeds date (else completion, else start) as
+    the date and its method; each disposal is shared back once (409 on a second use).
+    """
+    if body.disposal_id is None:
+        if body.received_on is None:
+            raise FieldError("received_on", "required unless disposal_id is given")
+        if body.gross_cny is None:
+            raise FieldError("gross_cny", "required unless disposal_id is given")
+        costs = body.disposal_costs_cny if body.disposal_costs_cny is not None else Decimal(0)
+        return body.received_on, cny_to_fen(body.gross_cny), cny_to_fen(costs), body.method
+    for name in ("received_on", "gross_cny", "disposal_costs_cny"):
+        if getattr(body, name) is not None:
+            raise FieldError(name, "comes from the disposal: give either disposal_id or the amounts, not both")
+    from api.models.pledge import PledgeDisposal  # the pledge workflow's disposal records
+
+    d = session.get(PledgeDisposal, body.disposal_id)
+    if d is None or c.loan_id is None or d.loan_id != c.loan_id:
+        raise FieldError("disposal_id", f"no disposal {body.disposal_id} of this claim's loan")
+    used = session.exec(select(RiskRecovery.id).where(RiskRecovery.disposal_id == d.id)).first()
+    if used is not None:
+        raise Conflict(f"disposal {d.id} was already shared back as recovery {used}")
+    proceeds = [(date.fromisoformat(i["on"]), int(i["amount_fen"])) for i in d.proceeds]
+    costs_fen = sum(int(i["amount_fen"]) for i in d.costs)
+    gross_fen = sum(a for _, a in proceeds)
+    if gross_fen == 0:
+        raise FieldError("disposal_id", f"disposal {d.id} has no proceeds yet")
+    received_on = max((on for on, _ in proceeds), default=d.completed_on or d.started_on)
+    return received_on, gross_fen, costs_fen, body.method or str(d.method)
 
 
 def list_recoveries(

@@ -14,6 +14,7 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from api import audit
+from api.core.db import get_engine
 from api.crud import FieldError, NotFound
 from api.models import Loan, Organisation, OrgKind, User
 from api.models.securitization import (
@@ -28,11 +29,13 @@ from api.models.securitization import (
     RunStatus,
 )
 from api.tenancy import loan_visibility
-from securitization.deal import Deal, deal_from_dict, pool_from_dict, pool_to_dict, run_deal
+from securitization.deal import Deal, check_pricing, deal_from_dict, pool_from_dict, pool_to_dict, run_deal
 from securitization.pool import PledgeLoan, Pool, PoolImport, RowError
 
 SYNC_MC_LIMIT = 2_000_000
 """Monte Carlo runs with paths × assets × stresses above this go to a background job."""
+SYNC_DETERMINISTIC_LIMIT = 30_000
+"""Deterministic runs with assets × scenarios above this go to a background job (≈ 2-3 s of projection)."""
 
 
 
@@ -76,7 +79,7 @@ def create_pool(session: Session, user: User, org: Organisation, body: PoolCreat
     if body.assets is not None:
         try:
             pool = pool_from_dict({**body.assets, "name": body.name})
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise FieldError("assets", f"assets: {exc}") from exc
         return _store_pool(session, user, pool, PoolSource.inline)
     conds = [loan_visibility(org), col(Loan.outstanding_fen) > 0]
@@ -178,12 +181,28 @@ def list_deals(session: Session, org: Organisation, offset: int, limit: int) -> 
 
 
 def run_is_large(deal: Deal, body: RunCreate) -> bool:
-    return body.mode == "monte_carlo" and body.n_paths * deal.pool.n_assets * len(body.stresses) > SYNC_MC_LIMIT
+    """Whether the run goes to a background job instead of being computed in the request."""
+    if body.mode == "monte_carlo":
+        return body.n_paths * deal.pool.n_assets * len(body.stresses) > SYNC_MC_LIMIT
+    return deal.pool.n_assets * len(deal.scenarios) > SYNC_DETERMINISTIC_LIMIT
+
+
+def run_pricing(deal: Deal, body: RunCreate) -> dict[str, dict[str, float]] | None:
+    """The run's pricing request in the domain's form, checked against the deal's tranches (422 ``pricing``)."""
+    if not body.pricing:
+        return None
+    pricing = {name: p.model_dump(exclude_none=True) for name, p in body.pricing.items()}
+    try:
+        check_pricing(deal, pricing)
+    except ValueError as exc:
+        raise FieldError("pricing", str(exc)) from exc
+    return pricing
 
 
 def compute_run(deal: Deal, body: RunCreate, progress: Callable[[float], None] | None = None) -> dict[str, Any]:
     return run_deal(deal, body.mode, n_paths=body.n_paths, seed=body.seed, stresses=tuple(body.stresses),
-                    include_periods=body.include_periods, progress=progress).to_dict()
+                    include_periods=body.include_periods, progress=progress,
+                    pricing=run_pricing(deal, body)).to_dict()
 
 
 def create_run(session: Session, user: User, deal_row: AbsDeal, body: RunCreate, *,
@@ -198,6 +217,28 @@ def create_run(session: Session, user: User, deal_row: AbsDeal, body: RunCreate,
     audit.record(session, user, "abs_run", row.id, "create",
                  after={"deal_id": row.deal_id, "mode": row.mode, "status": row.status, "job_id": job_id})
     return row
+
+
+def list_runs(session: Session, org: Organisation, deal_id: int, offset: int, limit: int) -> tuple[int, list[AbsRun]]:
+    """Runs of one visible deal, oldest first."""
+    get_deal(session, org, deal_id)
+    cond = AbsRun.deal_id == deal_id
+    total = session.exec(select(func.count()).select_from(AbsRun).where(cond)).one()
+    rows = session.exec(select(AbsRun).where(cond).order_by(col(AbsRun.id)).offset(offset).limit(limit)).all()
+    return int(total), list(rows)
+
+
+def store_run_result(run_id: int, result: dict[str, Any]) -> None:
+    """Write a background run's result onto its run row (own transaction, from the job's worker thread), so
+    the row — and everything reading ``abs_run`` directly, like the dashboard — shows it as succeeded."""
+    with Session(get_engine()) as s:
+        row = s.get(AbsRun, run_id)
+        if row is None:
+            return
+        row.status = str(RunStatus.succeeded)
+        row.result = result
+        s.add(row)
+        s.commit()
 
 
 def get_run(session: Session, org: Organisation, deal_id: int, run_id: int) -> AbsRun:

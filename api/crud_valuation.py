@@ -21,22 +21,38 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 SYNC_MAX_PATHS = 200_000
-"""Runs with more Monte Carlo paths than this are queued as background jobs (202)."""
+"""Runs with more Monte Carlo paths than this are queued as background jobs (202); those jobs use
+the Dask scheduler when ``settings.dask_scheduler`` is set, small runs stay in-process."""
 
 
 
 class ProgressExecutor:
-    """Runs Monte Carlo chunks in this thread and reports the fraction done after each."""
+    """Runs Monte Carlo chunks and reports the fraction done after each: in this thread, or on
+    the Dask scheduler at ``dask_address`` (``IPFIN_DASK_SCHEDULER``) when one is configured.
+    Chunks carry their own seeds, so both give bit-identical results."""
 
-    def __init__(self, progress: Callable[[float], None], start: float = 0.05) -> None:
+    def __init__(self, progress: Callable[[float], None], start: float = 0.05,
+                 dask_address: str | None = None) -> None:
         self.progress = progress
         self.start = start
+        self.dask_address = dask_address
+
+    def _done(self, i: int, n: int) -> None:
+        self.progress(self.start + (0.95 - self.start) * i / n)
 
     def map(self, fn: Callable[[T], R], tasks: Sequence[T]) -> list[R]:
+        if self.dask_address:
+            from distributed import Client, as_completed
+
+            with Client(self.dask_address) as client:
+                futures = client.map(fn, list(tasks), pure=False)
+                for i, _ in enumerate(as_completed(futures), start=1):
+                    self._done(i, len(futures))
+                return list(client.gather(futures))
         out = []
-        for i, t in enumerate(tasks):
+        for i, t in enumerate(tasks, start=1):
             out.append(fn(t))
-            self.progress(self.start + (0.95 - self.start) * (i + 1) / len(tasks))
+            self._done(i, len(tasks))
         return out
 
 
@@ -118,11 +134,12 @@ class JobActor:
 
 
 def complete_valuation(engine: Any, valuation_id: int, actor: JobActor, req: ValuationRequest,
-                       progress: Callable[[float], None]) -> dict[str, Any]:
-    """Background job body: run the valuation and store it on the row (its own transaction)."""
+                       progress: Callable[[float], None], dask_address: str | None = None) -> dict[str, Any]:
+    """Background job body: run the valuation (on Dask when ``dask_address`` is given) and store
+    it on the row (its own transaction)."""
     user = cast(User, actor)  # audit.record reads .id and .organisation_id only
     try:
-        result = run(req, executor=ProgressExecutor(progress))
+        result = run(req, executor=ProgressExecutor(progress, dask_address=dask_address))
     except Exception as exc:
         with Session(engine) as s:
             row = s.get(Valuation, valuation_id)

@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from api.core.config import get_settings
 from api.core.db import get_engine, upgrade
@@ -71,6 +71,13 @@ def create_app(*, migrate: bool = True, mount_dashboard: bool = True) -> FastAPI
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         """422 naming the field; a NaN or infinity echoed back is rendered as text, not a 500."""
         return JSONResponse({"detail": _json_safe(jsonable_encoder(exc.errors()))}, status_code=422)
+
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def _out_of_range(_: Request, exc: Exception) -> JSONResponse:
+        """A number too large for its column (e.g. an id above 2^63) is bad input, not a server fault."""
+        log.info("value out of range: %s", exc)
+        return JSONResponse({"detail": "a number in the request is out of range"}, status_code=422)
 
     @app.exception_handler(IntegrityError)
     async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:

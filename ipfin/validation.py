@@ -151,8 +151,12 @@ def check_industry(section: str) -> str:
 # ------------------------------------------------------------------ money, rates, dates
 
 
+MAX_MONEY_CNY = Decimal(10) ** 12
+"""Largest amount accepted at the boundary: 1 trillion CNY (10^14 fen, far inside a BIGINT)."""
+
+
 def check_money_cny(value: Any) -> Decimal:
-    """A CNY amount: a finite, non-negative number with at most two decimals (fen)."""
+    """A CNY amount: a finite, non-negative number with at most two decimals (fen), ≤ 1 trillion CNY."""
     if isinstance(value, float):
         if not math.isfinite(value):
             raise ValueError("amount must be finite")
@@ -161,6 +165,8 @@ def check_money_cny(value: Any) -> Decimal:
         fen = cny_to_fen(value)
     except MoneyError as exc:
         raise ValueError(str(exc)) from exc
+    if fen > MAX_MONEY_CNY * 100:
+        raise ValueError("amount must not exceed 1,000,000,000,000 CNY")
     return Decimal(fen) / 100
 
 

@@ -102,6 +102,12 @@ def _snapshot(d: dict) -> LoanSnapshot:
 
 
 def cmd_monitor(args: argparse.Namespace) -> int:
+    if getattr(args, "as_of", None):
+        try:
+            date.fromisoformat(args.as_of)
+        except ValueError:
+            print(f"ipfin monitor: --as-of must be a date YYYY-MM-DD, got {args.as_of!r}", file=sys.stderr)
+            return 2
     if args.input is None:
         if find_spec("api.crud_pledge") is None:
             print("ipfin monitor: give --input FILE (the database job needs the API package)", file=sys.stderr)
@@ -119,7 +125,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     n_alerts = 0
     for s in snaps:
         r = monitor_loan(s, ltv_trigger=policy.ltv_breach_trigger,
-                         revaluation_interval_days=policy.revaluation_interval_days)
+                         revaluation_interval_days=policy.revaluation_interval_days, buckets=policy.bucket_policy)
         out.append({"loan_id": r.loan_id, "days_overdue": r.days_overdue, "bucket": r.bucket.label,
                     "class": r.loan_class.value, "ltv": str(r.ltv) if r.ltv is not None else None,
                     "alerts": [a.as_dict() for a in r.alerts]})

@@ -21,6 +21,29 @@ PATENT_TYPES = frozenset({"invention_patent", "utility_model", "design"})
 """IP types that carry a CNIPA annual fee (年费)."""
 
 
+DESIGN_15_YEARS_FROM = date(2021, 6, 1)
+"""Design patents filed on or after this day (Patent Law, 4th amendment) run 15 years, earlier ones 10."""
+
+
+def statutory_expiry(ip_type: str, filing_date: date | None) -> date | None:
+    """Latest day a patent can stay in force, from its filing date (专利法 第42条).
+
+    Invention 20 years, utility model 10 years, design 15 years (10 if filed before
+    2021-06-01), counted from the filing date: the right ends on the day before the
+    anniversary, so the anniversary is returned as the first day it is no longer in force.
+    ``None`` for renewable or life-based rights (trademarks, copyright) or an unknown date.
+    Used when no registry expiry date is on record, so the maturity rule is never skipped.
+    """
+    if filing_date is None or ip_type not in PATENT_TYPES:
+        return None
+    years = {"invention_patent": 20, "utility_model": 10}.get(
+        ip_type, 15 if filing_date >= DESIGN_15_YEARS_FROM else 10)
+    try:
+        return filing_date.replace(year=filing_date.year + years)
+    except ValueError:  # 29 February → 1 March
+        return date(filing_date.year + years, 3, 1)
+
+
 class LegalStatus(StrEnum):
     """Legal status of the right at the check date."""
 
@@ -46,6 +69,7 @@ class Reason(StrEnum):
     VALUATION_MISSING = "valuation_missing"
     VALUATION_TOO_OLD = "valuation_too_old"
     NO_COLLATERAL = "no_collateral"
+    ABOVE_MAX_LOAN = "above_max_loan"  # the loan exceeds what the bank's pledge-rate policy allows (质押率)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from ipfin.money import Fen, fen_to_cny
 from ipfin.reference import IP_TYPES
+from pledge.monitoring import BucketPolicy
 
 DEFAULT_POLICY_PATH = Path(__file__).with_name("default_policy.json")
 
@@ -103,10 +104,27 @@ class PledgePolicy(BaseModel):
     basis: Literal["appraised", "mc_percentile"] = "appraised"
     basis_percentile: int = Field(default=5, ge=1, le=99)
     haircuts: tuple[PortfolioHaircut, ...] = ()
-    max_loan_cap_fen: int | None = Field(default=None, ge=0)
+    max_loan_cap_fen: int | None = Field(default=None, ge=0, le=2**63 - 1)
     ltv_breach_trigger: Decimal = Field(default=Decimal("0.70"), gt=Decimal(0), le=Decimal(2))
-    revaluation_interval_days: int = Field(default=365, ge=1)
-    max_valuation_age_days: int = Field(default=365, ge=0)
+    revaluation_interval_days: int = Field(default=365, ge=1, le=3650)
+    max_valuation_age_days: int = Field(default=365, ge=0, le=3650)
+    overdue_bucket_bounds: tuple[int, ...] = Field(
+        default=(30, 60, 90), min_length=1, max_length=12,
+        description="upper bounds (days, inclusive) of the overdue buckets: (30, 60, 90) gives 1-30, 31-60, "
+                    "61-90, 90+")
+    npl_after_days: int = Field(default=90, ge=0, le=3650, description="more days overdue than this is NPL (不良)")
+
+    @field_validator("overdue_bucket_bounds")
+    @classmethod
+    def _increasing_bounds(cls, b: tuple[int, ...]) -> tuple[int, ...]:
+        if any(x <= 0 or x > 3650 for x in b) or list(b) != sorted(set(b)):
+            raise ValueError("overdue_bucket_bounds must be positive (at most 3650 days) and strictly increasing")
+        return b
+
+    @property
+    def bucket_policy(self) -> BucketPolicy:
+        """The overdue buckets of this policy for :func:`pledge.monitoring.monitor_loan`."""
+        return BucketPolicy(self.overdue_bucket_bounds, self.npl_after_days)
 
     @field_validator("rules")
     @classmethod

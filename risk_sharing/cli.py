@@ -40,10 +40,10 @@ def run_simulate(args: argparse.Namespace) -> int:
     try:
         rule = _rule_from_args(args)
         loss = cny_to_fen(args.loss)
+        sim = simulate(rule, loss)
     except (OSError, ValueError, ValidationError, MoneyError) as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 2
-    sim = simulate(rule, loss)
     if args.json:
         out = {
             "rule_id": sim.rule_id,

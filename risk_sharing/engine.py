@@ -53,7 +53,13 @@ from risk_sharing.rules import (
     check_versions,
 )
 
-NonNegFen = Annotated[int, Field(ge=0, strict=True, description="integer fen (1 CNY = 100 fen), ≥ 0")]
+#: Largest amount the engine takes: 10^16 fen (100 trillion CNY) — far above any loan book, far
+#: below what a BIGINT column or a 28-digit Decimal (``fen_to_cny``) can hold.
+MAX_FEN = 10**16
+
+NonNegFen = Annotated[
+    int, Field(ge=0, le=MAX_FEN, strict=True, description="integer fen (1 CNY = 100 fen), 0 ≤ x ≤ MAX_FEN")
+]
 
 #: Claim statuses that do not block a new claim on the same loan.
 CLOSED_STATUSES = frozenset({"rejected", "withdrawn"})
@@ -406,6 +412,8 @@ def simulate(rule: Rule, loss_fen: Fen, *, apply_per_loan_caps: bool = True) -> 
         raise ValueError("loss_fen: must be integer fen (use ipfin.money.cny_to_fen)")
     if loss_fen < 0:
         raise ValueError("loss_fen: must not be negative")
+    if loss_fen > MAX_FEN:
+        raise ValueError(f"loss_fen: must not exceed {MAX_FEN:,} fen ({fen_to_cny(MAX_FEN):,} CNY)")
     base = loss_fen
     comp_caps: dict[str, Fen] = {}
     if apply_per_loan_caps:
@@ -728,6 +736,7 @@ def review_claim(rule: Rule, claim: Claim, loan: Loan, context: ReviewContext) -
 
 __all__ = [
     "CLOSED_STATUSES",
+    "MAX_FEN",
     "CapApplied",
     "Check",
     "Claim",

@@ -125,8 +125,9 @@ def scheduled_balance_factors(
     i = np.arange(age, age + horizon + 1, dtype=float)
     m0 = float(term_months)
     if schedule == "annuity":
-        r = annual_rate / 12.0
-        full = 1.0 - i / m0 if r == 0 else (1.0 - (1.0 + r) ** (-(m0 - i))) / (1.0 - (1.0 + r) ** (-m0))
+        # written with log1p/expm1 so a tiny rate does not turn 0/0 (1 + r rounds to 1) into NaN
+        log_growth = np.log1p(annual_rate / 12.0)
+        full = 1.0 - i / m0 if log_growth == 0 else np.expm1(-(m0 - i) * log_growth) / np.expm1(-m0 * log_growth)
     elif schedule == "equal_principal":
         full = 1.0 - i / m0
     elif schedule == "bullet":

@@ -33,11 +33,22 @@ def _run(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    executor = get_executor(args.dask) if args.dask else None
-    result = run_deal(
-        deal, args.mode, n_paths=args.paths, seed=args.seed, stresses=tuple(args.stress or ["base"]),
-        executor=executor, include_periods=not args.summary,
-    )
+    pricing: dict[str, dict[str, float]] = {}
+    try:
+        for key, items in (("yield_rate", args.yield_of), ("price", args.price_of)):
+            for item in items or ():
+                name, sep, value = item.partition("=")
+                if not sep:
+                    raise ValueError(f"--{key.replace('_rate', '')}-of: expected TRANCHE=NUMBER, got {item!r}")
+                pricing.setdefault(name, {})[key] = float(value)
+        executor = get_executor(args.dask) if args.dask else None
+        result = run_deal(
+            deal, args.mode, n_paths=args.paths, seed=args.seed, stresses=tuple(args.stress or ["base"]),
+            executor=executor, include_periods=not args.summary, pricing=pricing or None,
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     text = json.dumps(result.to_dict(), ensure_ascii=False, indent=2)
     if args.out:
         Path(args.out).write_text(text + "\n", encoding="utf-8")
@@ -55,7 +66,8 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``ipfin abs run DEAL.json [--mode …] [--paths N] [--seed S] [--out FILE]`` and ``ipfin abs list``."""
+    """Add ``ipfin abs run DEAL.json [--mode …] [--paths N] [--seed S] [--yield-of T=Y] [--price-of T=P]
+    [--out FILE]`` and ``ipfin abs list``."""
     p = subparsers.add_parser("abs", help="IP securitisation: pool cash flows, waterfall, tranche risk")
     sub = p.add_subparsers(dest="abs_command", required=True)
     run = sub.add_parser("run", help="run a deal file (or a reference deal name)")
@@ -66,6 +78,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--stress", action="append", choices=sorted(STRESS_SCENARIOS),
                      help="credit stress for Monte Carlo (repeatable; default base)")
     run.add_argument("--dask", metavar="ADDRESS", help="Dask scheduler address for Monte Carlo chunks")
+    run.add_argument("--yield-of", action="append", metavar="TRANCHE=RATE",
+                     help="also price TRANCHE at this annual yield (fraction), e.g. Senior=0.035 (repeatable)")
+    run.add_argument("--price-of", action="append", metavar="TRANCHE=PRICE",
+                     help="also solve TRANCHE's yield at this price per 100 of face, e.g. A=99.5 (repeatable)")
     run.add_argument("--summary", action="store_true", help="omit monthly and period tables")
     run.add_argument("--out", metavar="FILE", help="write JSON here instead of stdout")
     run.set_defaults(func=_run)

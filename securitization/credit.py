@@ -18,7 +18,7 @@ Moody's idealized expected-loss table at the tranche's weighted average life.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from ipfin.executor import Chunk, Executor, run_chunked
+from ipfin.executor import Chunk, Executor, InProcessExecutor, make_chunks, run_chunked
 
 from .pool import PledgeLoan, Pool, RoyaltyReceivable
 
@@ -290,6 +290,10 @@ class LossDistribution:
         }
 
 
+PROGRESS_STEPS = 20
+"""A simulation with a progress callback is mapped over the executor in this many batches of chunks."""
+
+
 def simulate_pool_losses(
     pf: CreditPortfolio,
     n_paths: int,
@@ -297,13 +301,28 @@ def simulate_pool_losses(
     *,
     chunk_size: int | None = None,
     executor: Executor | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> LossDistribution:
     """Simulate ``n_paths`` pool loss scenarios in chunks (memory ≈ chunk_size × obligors × 8 bytes; by default
-    about 4 MB of normals per chunk, which stays in cache)."""
+    about 4 MB of normals per chunk, which stays in cache).
+
+    With ``progress``, the chunks of :func:`ipfin.executor.make_chunks` are sent to the executor in
+    :data:`PROGRESS_STEPS` batches and the fraction done is reported after each; the chunks and their seeds are
+    the same either way, so the losses are identical to a run without it.
+    """
     if n_paths <= 0:
         raise ValueError("n_paths: must be positive")
     cs = chunk_size or max(1, min(n_paths, 500_000 // max(pf.n, 1)))
-    parts = run_chunked(_Task(pf), n_paths, seed, chunk_size=cs, executor=executor)
+    if progress is None:
+        parts = run_chunked(_Task(pf), n_paths, seed, chunk_size=cs, executor=executor)
+    else:
+        ex = executor or InProcessExecutor()
+        chunks = make_chunks(n_paths, seed, cs)
+        step = -(-len(chunks) // PROGRESS_STEPS)
+        parts = []
+        for b in range(0, len(chunks), step):
+            parts += ex.map(_Task(pf), chunks[b : b + step])
+            progress(min(b + step, len(chunks)) / len(chunks))
     return LossDistribution(
         np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
         pf.initial_exposure, seed, cs,
@@ -393,35 +412,54 @@ def tranche_loss_stats(
     tranches: Sequence[tuple[str, float, int]],
     wal_years: dict[str, float],
     guaranteed: Sequence[str] = (),
+    guarantee_cap: float | None = None,
 ) -> list[TrancheLossStats]:
     """Allocate each path's pool loss bottom-up: (name, balance CNY, seniority) in, stats out.
 
     Over-collateralisation (pool balance − notes) absorbs losses first. Tranches named in
-    ``guaranteed`` are reported after the guarantor's shortfall payment (assumed to perform),
-    so their loss is zero; their pre-guarantee figures are in the "…(before guarantee)" rows.
+    ``guaranteed`` are reported after the guarantor's shortfall payment (assumed to perform) and
+    also "…(before guarantee)". The guarantor covers their principal losses up to
+    ``guarantee_cap`` CNY per path in total (unlimited if None), most senior tranche first; the
+    cap is not reduced by interest shortfalls it may also pay (those are not simulated here).
     """
     order = sorted(tranches, key=lambda t: -t[2])  # most junior first
     attach = dist.pool_balance - sum(b for _, b, _ in order)
     if attach < -1e-6:
         raise ValueError("tranches: total exceeds the pool balance")
-    out: list[TrancheLossStats] = []
+    if guarantee_cap is not None and (not math.isfinite(guarantee_cap) or guarantee_cap < 0):
+        raise ValueError("guarantee_cap: must be finite and non-negative")
     n = dist.n_paths
+    raw: dict[str, tuple[float, float, float, np.ndarray]] = {}  # name -> (balance, lo, hi, loss amount per path)
     for name, bal, _rank in order:
         lo, hi = max(attach, 0.0), max(attach, 0.0) + bal
-        loss = np.clip(dist.losses - lo, 0.0, hi - lo) / bal
+        raw[name] = (bal, lo, hi, np.clip(dist.losses - lo, 0.0, hi - lo))
+        attach = hi
+    after: dict[str, np.ndarray] = {}
+    cap_left = np.full(n, np.inf if guarantee_cap is None else guarantee_cap)
+    for name, _bal, _rank in reversed(order):  # most senior first
+        if name in guaranteed:
+            paid = np.minimum(raw[name][3], cap_left)
+            cap_left -= paid
+            after[name] = raw[name][3] - paid
+
+    def stats(name: str, bal: float, lo: float, hi: float, amount: np.ndarray, label: str,
+              is_guaranteed: bool) -> TrancheLossStats:
+        loss = amount / bal
         el = float(loss.mean())
         se = float(loss.std(ddof=1) / math.sqrt(n)) if n > 1 else float("nan")
         pa = float(np.mean(loss > 0))
         wal = wal_years.get(name, 1.0)
-        g = name in guaranteed
-        out.append(TrancheLossStats(
-            name + (" (before guarantee)" if g else ""), bal, lo / dist.pool_balance, hi / dist.pool_balance,
-            el, se, pa, math.sqrt(pa * (1 - pa) / n), wal, implied_rating(el, wal),
-        ))
-        if g:
-            out.append(TrancheLossStats(name, bal, lo / dist.pool_balance, hi / dist.pool_balance,
-                                        0.0, 0.0, 0.0, 0.0, wal, implied_rating(0.0, wal), guaranteed=True))
-        attach = hi
+        return TrancheLossStats(label, bal, lo / dist.pool_balance, hi / dist.pool_balance, el, se, pa,
+                                math.sqrt(pa * (1 - pa) / n), wal, implied_rating(el, wal), guaranteed=is_guaranteed)
+
+    out: list[TrancheLossStats] = []
+    for name, bal, _rank in order:
+        _, lo, hi, amount = raw[name]
+        if name in after:
+            out.append(stats(name, bal, lo, hi, amount, name + " (before guarantee)", False))
+            out.append(stats(name, bal, lo, hi, after[name], name, True))
+        else:
+            out.append(stats(name, bal, lo, hi, amount, name, False))
     return out[::-1]
 
 

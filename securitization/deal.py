@@ -15,6 +15,7 @@ JSON-serialisable data.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -25,8 +26,14 @@ from ipfin.executor import Executor
 from ipfin.money import MoneyError, cny_to_fen, fen_to_cny, split_largest_remainder
 
 from .analytics import tranche_analytics
-from .credit import portfolio_from_pool, simulate_pool_losses, stress_portfolio, tranche_loss_stats
-from .pool import PledgeLoan, Pool, RoyaltyReceivable, stratify
+from .credit import (
+    STRESS_SCENARIOS,
+    portfolio_from_pool,
+    simulate_pool_losses,
+    stress_portfolio,
+    tranche_loss_stats,
+)
+from .pool import MAX_POOL_ASSETS, MAX_TERM_MONTHS, PledgeLoan, Pool, RoyaltyReceivable, stratify
 from .projection import BASE, Scenario, project_pool
 from .waterfall import (
     CleanUpCall,
@@ -36,11 +43,14 @@ from .waterfall import (
     ReserveAccount,
     Tranche,
     Trigger,
+    WaterfallResult,
     collections_from_months,
     run_waterfall,
 )
 
 DEALS_DIR = Path(__file__).with_name("deals")
+MAX_SCENARIOS = 20
+"""Most deterministic scenarios in one deal (each is a full projection and waterfall)."""
 
 
 @dataclass(frozen=True)
@@ -93,10 +103,17 @@ def _req(d: Mapping[str, Any], key: str, path: str) -> Any:
     return d[key]
 
 
+def _count(path: str, v: Any, upper: int) -> int:
+    """A whole number in [1, upper] (checked before anything is built from it)."""
+    if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= upper:
+        raise ValueError(f"{path}: must be a whole number in [1, {upper}]")
+    return v
+
+
 def _synthetic_loans(spec: Mapping[str, Any]) -> list[PledgeLoan]:
-    n = int(_req(spec, "n", "pool.synthetic_loans"))
-    if n <= 0:
-        raise ValueError("pool.synthetic_loans.n: must be positive")
+    if not isinstance(spec, Mapping):
+        raise ValueError("pool.synthetic_loans: must be an object")
+    n = _count("pool.synthetic_loans.n", _req(spec, "n", "pool.synthetic_loans"), MAX_POOL_ASSETS)
     total = _money("pool.synthetic_loans.total_cny", _req(spec, "total_cny", "pool.synthetic_loans"))
     weights = [str(w) for w in spec.get("weights", [1] * n)]
     if len(weights) != n:
@@ -122,12 +139,12 @@ def _synthetic_loans(spec: Mapping[str, Any]) -> list[PledgeLoan]:
 
 def _synthetic_royalties(spec: Mapping[str, Any]) -> list[RoyaltyReceivable]:
     path = "pool.synthetic_royalties"
-    n = int(_req(spec, "n", path))
+    if not isinstance(spec, Mapping):
+        raise ValueError(f"{path}: must be an object")
+    n = _count(f"{path}.n", _req(spec, "n", path), MAX_POOL_ASSETS)
     total = _money(f"{path}.total_cny", _req(spec, "total_cny", path))
-    months = int(_req(spec, "months", path))
-    every = int(spec.get("payment_every_months", 3))
-    if n <= 0 or months <= 0 or every <= 0:
-        raise ValueError(f"{path}: n, months and payment_every_months must be positive")
+    months = _count(f"{path}.months", _req(spec, "months", path), MAX_TERM_MONTHS)
+    every = _count(f"{path}.payment_every_months", spec.get("payment_every_months", 3), months)
     weights = [str(w) for w in spec.get("weights", [1] * n)]
     per_obligor = split_largest_remainder(total, weights)
     pay_months = list(range(every, months + 1, every))
@@ -151,10 +168,19 @@ def _synthetic_royalties(spec: Mapping[str, Any]) -> list[RoyaltyReceivable]:
 
 def pool_from_dict(d: Mapping[str, Any]) -> Pool:
     """Pool from JSON: explicit ``loans``/``royalties`` and/or ``synthetic_*`` blocks."""
+    if not isinstance(d, Mapping):
+        raise ValueError("pool: must be an object")
+    for key in ("loans", "royalties"):
+        items = d.get(key, [])
+        if not isinstance(items, list) or not all(isinstance(x, Mapping) for x in items):
+            raise ValueError(f"pool.{key}: must be a list of objects")
+        if len(items) > MAX_POOL_ASSETS:
+            raise ValueError(f"pool.{key}: at most {MAX_POOL_ASSETS} assets")
     loans: list[PledgeLoan] = []
     for i, x in enumerate(d.get("loans", [])):
         x = dict(x)
-        x["balance_fen"] = _money(f"pool.loans[{i}].balance_cny", x.pop("balance_cny"))
+        x["balance_fen"] = _money(f"pool.loans[{i}].balance_cny", _req(x, "balance_cny", f"pool.loans[{i}]"))
+        x.pop("balance_cny")
         try:
             loans.append(PledgeLoan(**x))
         except (TypeError, ValueError) as exc:
@@ -162,7 +188,11 @@ def pool_from_dict(d: Mapping[str, Any]) -> Pool:
     royalties: list[RoyaltyReceivable] = []
     for i, x in enumerate(d.get("royalties", [])):
         x = dict(x)
-        x["schedule_fen"] = tuple(_money(f"pool.royalties[{i}].schedule_cny", a) for a in x.pop("schedule_cny"))
+        sched = _req(x, "schedule_cny", f"pool.royalties[{i}]")
+        if not isinstance(sched, list) or len(sched) > MAX_TERM_MONTHS:
+            raise ValueError(f"pool.royalties[{i}].schedule_cny: must be a list of at most {MAX_TERM_MONTHS} amounts")
+        x.pop("schedule_cny")
+        x["schedule_fen"] = tuple(_money(f"pool.royalties[{i}].schedule_cny[{k}]", a) for k, a in enumerate(sched))
         try:
             royalties.append(RoyaltyReceivable(**x))
         except (TypeError, ValueError) as exc:
@@ -208,7 +238,7 @@ def structure_from_dict(d: Mapping[str, Any]) -> DealStructure:
             residual=bool(t.get("residual", False)), rating=t.get("rating"),
         ))
     fees = tuple(
-        Fee(name=str(f["name"]), kind=f.get("kind", "fixed"),
+        Fee(name=str(_req(f, "name", f"fees[{i}]")), kind=f.get("kind", "fixed"),
             amount_fen=_money(f"fees[{i}].amount_cny", f.get("amount_cny", "0")),
             annual_rate=f.get("annual_rate", 0.0))
         for i, f in enumerate(d.get("fees", []))
@@ -228,6 +258,8 @@ def structure_from_dict(d: Mapping[str, Any]) -> DealStructure:
     guarantor = None
     if g:
         cap = g.get("cap_cny")
+        if not isinstance(g.get("tranches", []), list):
+            raise ValueError("guarantor.tranches: must be a list of tranche names")
         guarantor = Guarantor(name=str(g.get("name", "guarantor")), tranches=tuple(g.get("tranches", ())),
                               cap_fen=None if cap is None else _money("guarantor.cap_cny", cap))
     c = d.get("clean_up_call")
@@ -235,9 +267,12 @@ def structure_from_dict(d: Mapping[str, Any]) -> DealStructure:
         closing = date.fromisoformat(str(_req(d, "closing_date", "deal")))
     except ValueError as exc:
         raise ValueError(f"closing_date: {exc}") from exc
+    pm = d.get("payment_months", 3)
+    if isinstance(pm, bool) or not isinstance(pm, int):
+        raise ValueError("payment_months: must be 1, 2, 3, 6 or 12")
     s = DealStructure(
         name=str(_req(d, "name", "deal")), tranches=tuple(tranches), closing_date=closing,
-        payment_months=int(d.get("payment_months", 3)), fees=fees, reserve=reserve, triggers=triggers,
+        payment_months=pm, fees=fees, reserve=reserve, triggers=triggers,
         guarantor=guarantor, principal_mode=d.get("principal_mode", "sequential"),
         clean_up_call=CleanUpCall(c.get("threshold", 0.1)) if c else None,
     )
@@ -246,11 +281,29 @@ def structure_from_dict(d: Mapping[str, Any]) -> DealStructure:
 
 
 def deal_from_dict(d: Mapping[str, Any]) -> Deal:
-    """Build and validate a :class:`Deal` from its JSON form; errors name the field."""
+    """Build and validate a :class:`Deal` from its JSON form; errors name the field.
+
+    Every malformed input raises ``ValueError`` (a wrongly shaped block that trips a ``TypeError``,
+    ``KeyError`` or ``AttributeError`` deep inside is reported as such, never as a crash).
+    """
+    if not isinstance(d, Mapping):
+        raise ValueError("deal: must be a JSON object")
+    try:
+        return _deal_from_dict(d)
+    except (TypeError, KeyError, AttributeError) as exc:
+        raise ValueError(f"deal: malformed input ({type(exc).__name__}: {exc})") from exc
+
+
+def _deal_from_dict(d: Mapping[str, Any]) -> Deal:
     structure = structure_from_dict(d)
     pool = pool_from_dict(_req(d, "pool", "deal"))
     scens = []
-    for i, s in enumerate(d.get("scenarios", [{"name": "base"}])):
+    raw_scens = d.get("scenarios", [{"name": "base"}])
+    if not isinstance(raw_scens, list) or not all(isinstance(s, Mapping) for s in raw_scens):
+        raise ValueError("scenarios: must be a list of objects")
+    if len(raw_scens) > MAX_SCENARIOS:
+        raise ValueError(f"scenarios: at most {MAX_SCENARIOS} scenarios")
+    for i, s in enumerate(raw_scens):
         try:
             scens.append(Scenario(**s))
         except TypeError as exc:
@@ -258,6 +311,13 @@ def deal_from_dict(d: Mapping[str, Any]) -> Deal:
         except ValueError as exc:
             raise ValueError(f"scenarios[{i}].{exc}") from exc
     cr = d.get("credit", {})
+    if not isinstance(cr, Mapping) or set(cr) - {"rho", "inter_industry"}:
+        raise ValueError("credit: must be an object with rho and optionally inter_industry")
+    for key, v in cr.items():
+        if key == "inter_industry" and v is None:
+            continue
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise ValueError(f"credit.{key}: must be a number")
     meta = {k: d[k] for k in ("name_zh", "public_facts", "assumptions", "sources") if k in d}
     return Deal(structure, pool, tuple(scens), CreditSettings(**cr), meta)
 
@@ -298,7 +358,64 @@ class DealRunResult:
         }
 
 
-def _deterministic(deal: Deal, include_periods: bool = True) -> list[dict[str, Any]]:
+def _residual_holder(wf: WaterfallResult, name: str, face_fen: int, closing: date) -> dict[str, Any]:
+    """What the residual (次级) holder receives: its principal plus the excess spread (剩余收益), and the
+    yield (IRR, annual compounding) of those flows if the class is bought at par on the closing date.
+
+    The residual class has no coupon, so its return is the excess spread; the principal-only figures in
+    ``analytics_at_coupon_yield`` (at a 0 yield) only give its WAL. The yield is None when nothing or too
+    little comes back for a yield to exist.
+    """
+    flows = [(r.payment_date, r.residual_paid, r.principal_paid.get(name, 0)) for r in wf.rows]
+    received = sum(i + p for _, i, p in flows)
+    out: dict[str, Any] = {"residual_paid_fen": sum(i for _, i, _ in flows), "holder_received_fen": received,
+                           "holder_analytics_at_par": None}
+    if received > 0 and any(p > 0 for _, _, p in flows):
+        try:
+            a = tranche_analytics(flows, face_fen, closing, price=100.0)
+        except (RuntimeError, ValueError):  # QuantLib finds no yield (e.g. almost nothing comes back)
+            return out
+        out["holder_analytics_at_par"] = a.to_dict()
+    return out
+
+
+PRICING_KEYS = ("yield_rate", "price", "spread", "benchmark_yield")
+
+
+def check_pricing(deal: Deal, pricing: Mapping[str, Mapping[str, float]]) -> None:
+    """Validate a pricing request: per tranche name exactly one of ``yield_rate`` (annual fraction),
+    ``price`` (per 100 of face, dirty) or ``spread`` with ``benchmark_yield``; finite numbers."""
+    names = {t.name for t in deal.structure.tranches}
+    for name, spec in pricing.items():
+        path = f"pricing.{name}"
+        if name not in names:
+            raise ValueError(f"{path}: unknown tranche {name!r}")
+        if not isinstance(spec, Mapping) or not spec or set(spec) - set(PRICING_KEYS):
+            raise ValueError(f"{path}: give yield_rate, price, or spread with benchmark_yield")
+        for k, v in spec.items():
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+                raise ValueError(f"{path}.{k}: must be a finite number")
+        given = [k for k in ("yield_rate", "price", "spread") if k in spec]
+        if len(given) != 1 or (given == ["spread"]) != ("benchmark_yield" in spec):
+            raise ValueError(f"{path}: give exactly one of yield_rate, price, or spread with benchmark_yield")
+        if "price" in spec and not 0 < spec["price"] <= 1000:
+            raise ValueError(f"{path}.price: must be in (0, 1000] per 100 of face")
+        y = spec.get("yield_rate", spec.get("benchmark_yield", 0.0) + spec.get("spread", 0.0))
+        if not -0.5 < y < 10:
+            raise ValueError(f"{path}: yield must be in (-50%, 1000%)")
+
+
+def _priced(flows: list[tuple[date, int, int]], face_fen: int, settlement: date,
+            spec: Mapping[str, float]) -> dict[str, Any]:
+    try:
+        return tranche_analytics(flows, face_fen, settlement, **spec).to_dict()  # type: ignore[arg-type]
+    except (RuntimeError, ValueError) as exc:  # nothing paid, or QuantLib finds no yield for that price
+        return {"error": str(exc)}
+
+
+def _deterministic(
+    deal: Deal, include_periods: bool = True, pricing: Mapping[str, Mapping[str, float]] | None = None
+) -> list[dict[str, Any]]:
     proj = project_pool(deal.pool, deal.scenarios)
     s = deal.structure
     out = []
@@ -317,6 +434,13 @@ def _deterministic(deal: Deal, include_periods: bool = True) -> list[dict[str, A
                 y = t.coupon if not t.residual else 0.0
                 a = tranche_analytics(flows, t.balance_fen, s.closing_date, yield_rate=y)
                 entry["analytics_at_coupon_yield"] = a.to_dict()
+            if t.residual:
+                entry.update(_residual_holder(wf, t.name, t.balance_fen, s.closing_date))
+            if pricing and t.name in pricing:
+                if t.residual:  # the holder's flows: principal and excess spread
+                    flows = [(r.payment_date, r.residual_paid, r.principal_paid.get(t.name, 0)) for r in wf.rows]
+                entry["analytics_at_pricing"] = {"request": dict(pricing[t.name]),
+                                                 **_priced(flows, t.balance_fen, s.closing_date, pricing[t.name])}
             tranches[t.name] = entry
         res: dict[str, Any] = {
             "scenario": scen.to_dict(),
@@ -350,18 +474,27 @@ def run_deal(
     chunk_size: int | None = None,
     include_periods: bool = True,
     progress: Callable[[float], None] | None = None,
+    pricing: Mapping[str, Mapping[str, float]] | None = None,
 ) -> DealRunResult:
     """Run a deal deterministically (every scenario through the waterfall) or by Monte Carlo.
 
-    ``progress`` (optional) is called with the fraction done (0..1) after each stage, so a
-    background job can report it.
+    ``progress`` (optional) is called with the fraction done (0..1) after each stage and each
+    batch of Monte Carlo chunks, so a background job can report it. ``pricing`` maps tranche
+    names to ``{"yield_rate": y}``, ``{"price": p}`` or ``{"spread": s, "benchmark_yield": b}``:
+    each scenario then also reports that tranche's price, yield, WAL and durations at that
+    level (``analytics_at_pricing``; see :func:`check_pricing`).
     """
     report = progress or (lambda _p: None)
     if mode not in ("deterministic", "monte_carlo"):
         raise ValueError("mode: must be 'deterministic' or 'monte_carlo'")
+    for name in stresses:
+        if name not in STRESS_SCENARIOS:
+            raise ValueError(f"stresses: unknown stress {name!r} (known: {sorted(STRESS_SCENARIOS)})")
+    if pricing:
+        check_pricing(deal, pricing)
     strata = {by: [r.to_dict() for r in stratify(deal.pool, by)] for by in ("industry", "region", "ip_type",
                                                                            "size", "rating")}
-    det = _deterministic(deal, include_periods=include_periods and mode == "deterministic")
+    det = _deterministic(deal, include_periods=include_periods and mode == "deterministic", pricing=pricing)
     report(1.0 if mode == "deterministic" else 0.1)
     mc: dict[str, Any] | None = None
     if mode == "monte_carlo":
@@ -373,15 +506,19 @@ def run_deal(
         }
         tr = [(t.name, t.balance_fen / 100.0, t.seniority) for t in s.tranches]
         guaranteed = s.guarantor.tranches if s.guarantor else ()
+        cap = s.guarantor.cap_fen / 100.0 if s.guarantor and s.guarantor.cap_fen is not None else None
         by_stress: dict[str, Any] = {}
         mc = {"n_paths": n_paths, "seed": seed, "rho": deal.credit.rho,
               "inter_industry": deal.credit.inter_industry, "stresses": by_stress}
         for k, name in enumerate(stresses):
+            def step(p: float, k: int = k) -> None:
+                report(0.1 + 0.9 * (k + p) / len(stresses))
+
             dist = simulate_pool_losses(stress_portfolio(pf, name), n_paths, seed, chunk_size=chunk_size,
-                                        executor=executor)
+                                        executor=executor, progress=step if progress else None)
             by_stress[name] = {
                 "pool": dist.summary(),
-                "tranches": [x.to_dict() for x in tranche_loss_stats(dist, tr, wal, guaranteed)],
+                "tranches": [x.to_dict() for x in tranche_loss_stats(dist, tr, wal, guaranteed, cap)],
             }
             report(0.1 + 0.9 * (k + 1) / len(stresses))
     return DealRunResult(deal.name, mode, deal.pool.summary(), strata, det, mc)

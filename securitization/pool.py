@@ -37,6 +37,15 @@ SIZE_BUCKETS_CNY: tuple[tuple[str, int, int | None], ...] = (
 )
 """Balance buckets in CNY (lower inclusive). 10M is the 普惠 single-borrower line (DESIGN §2)."""
 
+MAX_TERM_MONTHS = 600
+"""Longest accepted loan term or royalty schedule (50 years): bounds every projection's horizon."""
+MAX_LAG_MONTHS = 120
+"""Longest accepted recovery lag (10 years of 质物处置)."""
+MAX_ASSET_FEN: Fen = 10**13
+"""Largest accepted single asset (100 bn CNY), so that a full pool still fits a signed 64-bit fen column."""
+MAX_POOL_ASSETS = 50_000
+"""Most assets in one pool; keeps projections and the copula's exposure table within memory."""
+
 
 def _fraction(name: str, value: float, *, upper_inclusive: bool = True) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -60,6 +69,13 @@ def _positive_fen(name: str, value: int) -> None:
         raise ValueError(f"{name}: must be integer fen")
     if value <= 0:
         raise ValueError(f"{name}: must be positive, got {value}")
+    if value > MAX_ASSET_FEN:
+        raise ValueError(f"{name}: at most {MAX_ASSET_FEN} fen (100 bn CNY) per asset, got {value}")
+
+
+def _lag(value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_LAG_MONTHS:
+        raise ValueError(f"recovery_lag_months: must be a whole number of months in [0, {MAX_LAG_MONTHS}]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,14 +108,15 @@ class PledgeLoan:
             raise ValueError("loan_id: must not be empty")
         _positive_fen("balance_fen", self.balance_fen)
         _fraction("annual_rate", self.annual_rate, upper_inclusive=False)
-        if not isinstance(self.term_months, int) or self.term_months <= 0:
-            raise ValueError("term_months: must be a positive whole number of months")
+        if isinstance(self.term_months, bool) or not isinstance(self.term_months, int) or not (
+            0 < self.term_months <= MAX_TERM_MONTHS
+        ):
+            raise ValueError(f"term_months: must be a whole number of months in [1, {MAX_TERM_MONTHS}]")
         if not isinstance(self.age_months, int) or not 0 <= self.age_months < self.term_months:
             raise ValueError("age_months: must be in [0, term_months)")
         _fraction("annual_pd", self.annual_pd, upper_inclusive=False)
         _fraction("recovery_rate", self.recovery_rate)
-        if not isinstance(self.recovery_lag_months, int) or self.recovery_lag_months < 0:
-            raise ValueError("recovery_lag_months: must be a non-negative whole number")
+        _lag(self.recovery_lag_months)
         _code("industry", self.industry, INDUSTRY_SECTIONS)
         _code("region", self.region, REGIONS)
         _code("ip_type", self.ip_type, IP_TYPES)
@@ -140,15 +157,15 @@ class RoyaltyReceivable:
             raise ValueError("receivable_id: must not be empty")
         if not self.schedule_fen:
             raise ValueError("schedule_fen: at least one scheduled royalty is needed")
+        if len(self.schedule_fen) > MAX_TERM_MONTHS:
+            raise ValueError(f"schedule_fen: at most {MAX_TERM_MONTHS} monthly royalties")
         for k, a in enumerate(self.schedule_fen):
             if isinstance(a, bool) or not isinstance(a, int) or a < 0:
                 raise ValueError(f"schedule_fen[{k}]: must be non-negative integer fen")
-        if sum(self.schedule_fen) <= 0:
-            raise ValueError("schedule_fen: total royalties must be positive")
+        _positive_fen("schedule_fen (total royalties)", sum(self.schedule_fen))
         _fraction("annual_pd", self.annual_pd, upper_inclusive=False)
         _fraction("recovery_rate", self.recovery_rate)
-        if not isinstance(self.recovery_lag_months, int) or self.recovery_lag_months < 0:
-            raise ValueError("recovery_lag_months: must be a non-negative whole number")
+        _lag(self.recovery_lag_months)
         _code("industry", self.industry, INDUSTRY_SECTIONS)
         _code("region", self.region, REGIONS)
         _code("ip_type", self.ip_type, IP_TYPES)
@@ -175,6 +192,8 @@ class Pool:
     def __post_init__(self) -> None:
         if not self.loans and not self.royalties:
             raise ValueError("pool: needs at least one loan or royalty receivable")
+        if len(self.loans) + len(self.royalties) > MAX_POOL_ASSETS:
+            raise ValueError(f"pool: at most {MAX_POOL_ASSETS} assets")
         ids = [a.loan_id for a in self.loans] + [r.receivable_id for r in self.royalties]
         dup = {i for i in ids if ids.count(i) > 1}
         if dup:
@@ -381,10 +400,18 @@ def load_loans_csv(path: str | Path) -> PoolImport:
 def load_loans_xlsx(path: str | Path | BinaryIO, sheet: str | None = None) -> PoolImport:
     """Read loans from the first (or named) sheet of an .xlsx workbook (header in row 1); ``path``
     may also be an open binary file."""
-    from openpyxl import load_workbook
+    import zipfile
 
-    wb = load_workbook(path, read_only=True, data_only=True)
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
     try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, EOFError) as exc:
+        raise ValueError(f"file: not a readable .xlsx workbook ({exc})") from exc
+    try:
+        if sheet is not None and sheet not in wb.sheetnames:
+            raise ValueError(f"sheet: no sheet {sheet!r} (sheets: {wb.sheetnames})")
         ws = wb[sheet] if sheet else wb.worksheets[0]
         it = ws.iter_rows(values_only=True)
         header = [str(h).strip() if h is not None else "" for h in next(it, ())]

@@ -70,6 +70,9 @@ class Scenario:
 
 BASE = Scenario("base")
 
+BATCH_CELLS = 2_000_000
+"""Loan × scenario × month cells projected at once (about 16 MB per array; the BMA step keeps ~20 arrays)."""
+
 
 @dataclass(frozen=True)
 class PoolProjection:
@@ -138,11 +141,14 @@ def project_pool(pool: Pool, scenarios: Sequence[Scenario] = (BASE,)) -> PoolPro
             "performing_balance")
     tot = {k: np.zeros((n_s, horizon)) for k in keys}
 
-    # loans, grouped by (recovery lag, advancing) so each group is one batched BMA projection
+    # loans, grouped by (recovery lag, advancing) so each group is one batched BMA projection; a group is cut
+    # into batches of at most ~BATCH_CELLS (loan × scenario × month) cells so memory stays bounded for big pools
     by_lag: dict[int, list[int]] = {}
     for i, a in enumerate(pool.loans):
         by_lag.setdefault(a.recovery_lag_months, []).append(i)
-    for lag, idx in by_lag.items():
+    per_batch = max(1, BATCH_CELLS // (n_s * horizon))
+    batches = [(lag, idx[b : b + per_batch]) for lag, idx in by_lag.items() for b in range(0, len(idx), per_batch)]
+    for lag, idx in batches:
         loans = [pool.loans[i] for i in idx]
         n_l = len(loans)
         bal = np.array([a.balance_fen / 100.0 for a in loans])

@@ -55,11 +55,17 @@ def _rate(name: str, v: float, upper: float = 1.0) -> None:
         raise ValueError(f"{name}: must be below {upper}, got {v}")
 
 
+MAX_AMOUNT_FEN: Fen = 10**18
+"""Largest accepted tranche, fee, reserve or cap (10 trillion CNY; fits a signed 64-bit fen column)."""
+
+
 def _fen(name: str, v: int, *, positive: bool = False) -> None:
     if isinstance(v, bool) or not isinstance(v, int):
         raise ValueError(f"{name}: must be integer fen")
     if v < 0 or (positive and v == 0):
         raise ValueError(f"{name}: must be {'positive' if positive else 'non-negative'}, got {v}")
+    if v > MAX_AMOUNT_FEN:
+        raise ValueError(f"{name}: at most {MAX_AMOUNT_FEN} fen, got {v}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +157,8 @@ class DealStructure:
 
     def validate(self, pool_balance_fen: Fen | None = None) -> None:
         """Raise ``ValueError`` naming the offending field if the structure is inconsistent."""
+        if not self.name or len(self.name) > 200:
+            raise ValueError("name: must be 1 to 200 characters")
         if not self.tranches:
             raise ValueError("tranches: at least one tranche is needed")
         names = [t.name for t in self.tranches]

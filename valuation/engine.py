@@ -12,11 +12,13 @@ What ``value_asset`` does, in order:
 2. indicator score (GB/T 42748-2023, optional): K, IP-specific risk premia, quality ratio;
 3. discount rate by build-up (score premia replace the technical/market/legal items when
    ``discount.premia_from_score``);
-4. income approach (relief from royalty at the royalty's mode, profit share or excess earnings)
-   on the mean revenue forecast, with the cash-flow table; optional TAB;
+4. income approach (relief from royalty at the royalty's mode, profit share, excess earnings, or
+   with-and-without on the stated profits with and without the IP, extended by revenue growth
+   beyond the years given) on the mean forecast, with the cash-flow table; optional TAB;
 5. Monte Carlo of the income approach (royalty/share three-point: the stated one for relief from
    royalty; for a score-driven profit share, triangular over the scheme's K range with the
-   score's K as mode; otherwise fixed), P(value < loan amount);
+   score's K as mode; otherwise fixed; with-and-without simulates the incremental profit path
+   itself, lognormal around CF_with − CF_without), P(value < loan amount);
 6. market, cost and real-option approaches when given (the real option enters the reconciliation
    at its American/CRR value; S is the income value before TAB, T the remaining economic life);
 7. reconciliation with the approach weights (income enters at its Monte Carlo mean when the
@@ -32,10 +34,10 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from ipfin.executor import Executor
-from ipfin.money import Fen, cny_to_fen
+from ipfin.money import Fen, MoneyError, cny_to_fen, fen_to_cny
 from ipfin.validation import IndustrySection, MoneyCNY, Rate, check_patent_number, patent_kind
 
 from . import cost as cost_mod
@@ -44,10 +46,13 @@ from . import market as mkt
 from .assets import PATENT_TYPES, IPAsset, IPType, LegalStatus, LicenceRecord
 from .montecarlo import DistKind, MCSpec, ThreePoint, mean_revenue_path, run_monte_carlo
 from .real_option import RealOptionInputs, value_real_option
-from .reconcile import float_to_fen, reconcile, tornado
+from .reconcile import FenRangeError, float_to_fen, reconcile, tornado
 from .scoring import IndicatorScore, ScoringScheme, load_scheme, score
 
 LIFE_TOLERANCE_YEARS = 1e-9
+MAX_AMOUNT_CNY = Decimal("1e13")
+"""Largest CNY amount accepted in a request (10 trillion): beyond any one IP right's business, and
+small enough that compounded forecasts stay within BIGINT fen columns."""
 MAX_PATHS = 5_000_000
 TORNADO_LIFE_YEARS = 2.0
 
@@ -69,25 +74,53 @@ class _In(BaseModel):
 Fraction01 = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 PosFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+AdjustmentFactor = Annotated[float, Field(gt=0, le=10, allow_inf_nan=False)]
+
+
+def _at_most_max(v: Decimal) -> Decimal:
+    if abs(v) > MAX_AMOUNT_CNY:
+        raise ValueError(f"amount must not exceed {MAX_AMOUNT_CNY:,.0f} CNY")
+    return v
+
+
+def _signed_cny(v: Any) -> Decimal:
+    """A signed CNY amount (profit may be negative): finite, at most two decimals."""
+    if isinstance(v, bool):
+        raise ValueError("amount must be a number")
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            raise ValueError("amount must be finite")
+        v = repr(v)
+    try:
+        return fen_to_cny(cny_to_fen(v, allow_negative=True))
+    except MoneyError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+AmountCNY = Annotated[MoneyCNY, AfterValidator(_at_most_max)]
+"""Non-negative CNY amount (≤ 2 decimals), at most ``MAX_AMOUNT_CNY``."""
+SignedAmountCNY = Annotated[Decimal, BeforeValidator(_signed_cny), AfterValidator(_at_most_max)]
+"""CNY amount that may be negative (a profit or cash flow), |x| ≤ ``MAX_AMOUNT_CNY``."""
 
 
 # --------------------------------------------------------------------------- request
 
 
 class LicenceIn(_In):
-    licensee: str = Field(min_length=1)
+    licensee: str = Field(min_length=1, max_length=200)
     start: date
     royalty_rate: Rate
     exclusive: bool = False
-    upfront_cny: MoneyCNY = Decimal("0.00")
+    upfront_cny: AmountCNY = Decimal("0.00")
 
 
 class AssetIn(_In):
     """The IP right (see :class:`valuation.assets.IPAsset`)."""
 
     ip_type: IPType
-    identifier: str = Field(min_length=1, description="patent application number, trademark reg. no., …")
-    title: str = ""
+    identifier: str = Field(min_length=1, max_length=40,
+                            description="patent application number, trademark reg. no., …")
+    title: str = Field("", max_length=500)
     legal_status: LegalStatus = LegalStatus.IN_FORCE
     filing_date: date | None = None
     grant_date: date | None = None
@@ -96,10 +129,10 @@ class AssetIn(_In):
     author_death_date: date | None = None
     term_extension_days: int = Field(0, ge=0)
     assumed_renewals: int = Field(0, ge=0, le=20)
-    claims: int = Field(0, ge=0)
-    independent_claims: int = Field(0, ge=0)
-    family_size: int = Field(1, ge=1)
-    forward_citations: int = Field(0, ge=0)
+    claims: int = Field(0, ge=0, le=10_000)
+    independent_claims: int = Field(0, ge=0, le=10_000)
+    family_size: int = Field(1, ge=1, le=10_000)
+    forward_citations: int = Field(0, ge=0, le=10_000_000)
     licences: list[LicenceIn] = Field(default_factory=list)
     industry: IndustrySection | None = None
 
@@ -140,8 +173,10 @@ class AssetIn(_In):
 class EconomicsIn(_In):
     """Revenue of the IP-based product (CNY a year), margin, growth, tax."""
 
-    base_revenue_cny: MoneyCNY = Field(description="current annual revenue; year t = base × (1+g)^t")
-    revenue_forecast_cny: list[MoneyCNY] = Field(default_factory=list, description="explicit years 1..n")
+    base_revenue_cny: AmountCNY | None = Field(
+        None, description="current annual revenue; year t = base × (1+g)^t (required except for with_and_without)")
+    revenue_forecast_cny: list[AmountCNY] = Field(default_factory=list, max_length=100,
+                                                description="explicit years 1..n")
     revenue_growth: float = Field(0.0, gt=-1, le=1, allow_inf_nan=False)
     revenue_volatility: float = Field(0.0, ge=0, le=2, allow_inf_nan=False)
     profit_margin: Rate = 0.15
@@ -180,25 +215,33 @@ class ThreePointIn(_In):
 class ShapeIn(_In):
     kind: inc.ShapeKind = inc.ShapeKind.CONSTANT
     decay: float = Field(0.0, ge=0, lt=1, allow_inf_nan=False)
-    midpoint: float = Field(3.0, allow_inf_nan=False)
-    steepness: PosFloat = 1.0
+    midpoint: float = Field(3.0, ge=-100, le=100, allow_inf_nan=False, description="S-curve midpoint, years")
+    steepness: float = Field(1.0, gt=0, le=50, allow_inf_nan=False)
 
 
 class EquivalentInvestmentIn(_In):
     """约当投资分成: K = C_ip(1 + r_ip) / (C_ip(1 + r_ip) + C_other(1 + r_other))."""
 
-    ip_replacement_cost_cny: MoneyCNY
+    ip_replacement_cost_cny: AmountCNY
     ip_cost_profit_rate: NonNegFloat = Field(description="适用成本利润率 of the IP (may exceed 100%)")
-    other_assets_cost_cny: MoneyCNY
+    other_assets_cost_cny: AmountCNY
     other_assets_profit_rate: NonNegFloat
 
 
 class IncomeIn(_In):
-    method: Literal["relief_from_royalty", "profit_share", "excess_earnings"] = "relief_from_royalty"
+    method: Literal["relief_from_royalty", "profit_share", "excess_earnings", "with_and_without"] = (
+        "relief_from_royalty"
+    )
     royalty: ThreePointIn | None = Field(None, description="sales royalty (fraction of revenue), three-point")
     profit_share: Fraction01 | None = Field(None, description="K; else from the score or equivalent investment")
     equivalent_investment: EquivalentInvestmentIn | None = None
     contributory_charge_rates: list[Rate] = Field(default_factory=list)
+    cash_flow_with_cny: list[SignedAmountCNY] = Field(
+        default_factory=list, max_length=100,
+        description="with_and_without: pre-tax profit of the business WITH the IP, years 1..n (CNY)")
+    cash_flow_without_cny: list[SignedAmountCNY] = Field(
+        default_factory=list, max_length=100,
+        description="with_and_without: pre-tax profit WITHOUT the IP, same years (CNY)")
     economic_life_years: PosFloat
     shape: ShapeIn = Field(default_factory=lambda: ShapeIn.model_validate({}))
     mid_year: bool = False
@@ -210,6 +253,19 @@ class IncomeIn(_In):
             raise ValueError("royalty.high must be below 1 (a fraction of sales)")
         if self.method == "relief_from_royalty" and self.royalty is None:
             raise ValueError("royalty is required for relief_from_royalty")
+        if self.method == "with_and_without":
+            w, wo = self.cash_flow_with_cny, self.cash_flow_without_cny
+            if len(w) != len(wo):
+                raise ValueError("cash_flow_without_cny must cover the same years as cash_flow_with_cny")
+            need = math.ceil(self.economic_life_years - 1e-12)
+            if len(w) < need:
+                raise ValueError(f"cash_flow_with_cny covers {len(w)} years, the economic life needs {need}")
+            for t, (a, b) in enumerate(zip(w, wo, strict=True)):
+                if a < b:
+                    raise ValueError(f"cash_flow_without_cny[{t}] exceeds cash_flow_with_cny[{t}]: the IP's "
+                                     "incremental profit must not be negative (put set-up costs in the real option)")
+        elif self.cash_flow_with_cny or self.cash_flow_without_cny:
+            raise ValueError("cash_flow_with_cny/cash_flow_without_cny are only used by with_and_without")
         return self
 
 
@@ -223,7 +279,7 @@ class MonteCarloIn(_In):
     success_probability: Fraction01 = 1.0
     annual_hazard: Rate = 0.0
     discount_rate_sd: float = Field(0.0, ge=0, le=0.2, allow_inf_nan=False)
-    loan_amount_cny: MoneyCNY | None = None
+    loan_amount_cny: AmountCNY | None = None
 
     @model_validator(mode="after")
     def _even(self) -> MonteCarloIn:
@@ -233,14 +289,14 @@ class MonteCarloIn(_In):
 
 
 class ComparableIn(_In):
-    ref: str = Field(min_length=1)
-    price_cny: MoneyCNY
+    ref: str = Field(min_length=1, max_length=200)
+    price_cny: AmountCNY
     quality_score: float = Field(gt=0, le=100, allow_inf_nan=False)
-    remaining_life_years: PosFloat
-    time_index_ratio: PosFloat = 1.0
-    scope_factor: PosFloat = 1.0
-    transaction_type_factor: PosFloat = 1.0
-    weight: PosFloat = 1.0
+    remaining_life_years: float = Field(gt=0, le=100, allow_inf_nan=False)
+    time_index_ratio: AdjustmentFactor = 1.0
+    scope_factor: AdjustmentFactor = 1.0
+    transaction_type_factor: AdjustmentFactor = 1.0
+    weight: float = Field(1.0, gt=0, le=1e6, allow_inf_nan=False)
 
     @field_validator("price_cny")
     @classmethod
@@ -257,8 +313,8 @@ class MarketIn(_In):
 
 
 class CostItemIn(_In):
-    name: str = Field(min_length=1)
-    amount_cny: MoneyCNY
+    name: str = Field(min_length=1, max_length=200)
+    amount_cny: AmountCNY
 
 
 class CostIn(_In):
@@ -275,7 +331,7 @@ class CostIn(_In):
 
 
 class RealOptionIn(_In):
-    commercialisation_cost_cny: MoneyCNY
+    commercialisation_cost_cny: AmountCNY
     volatility: float = Field(gt=0, le=3, allow_inf_nan=False)
     cost_of_delay: Rate | None = None
     binomial_steps: int = Field(500, ge=10, le=5000)
@@ -349,6 +405,10 @@ class ValuationRequest(_In):
             math.fsum(self.income.contributory_charge_rates) > self.economics.profit_margin
         ):
             raise ValueError("income.contributory_charge_rates: they sum to more than economics.profit_margin")
+        if self.income.method != "with_and_without" and self.economics.base_revenue_cny is None:
+            raise ValueError(f"economics.base_revenue_cny is required for {self.income.method}")
+        if self.real_option is not None and self.income.economic_life_years * 365 < 1:
+            raise ValueError("real_option: the remaining economic life is shorter than one day (option maturity)")
         if self.discount.premia_from_score and self.scores is None:
             raise ValueError("discount.premia_from_score needs scores")
         if self.market is not None and self.market.subject_quality_score is None and self.scores is None:
@@ -561,6 +621,8 @@ def _sales_rate(req: ValuationRequest, k: float | None) -> float:
     if i.method == "profit_share":
         assert k is not None
         return inc.sales_royalty_from_profit_share(k, e.profit_margin)
+    if i.method == "with_and_without":
+        return 1.0  # the incremental profit path is attributable in full
     return e.profit_margin - math.fsum(i.contributory_charge_rates)
 
 
@@ -570,7 +632,30 @@ def value_asset(
     executor: Executor | None = None,
     scheme: ScoringScheme | None = None,
 ) -> ValuationResult:
-    """Value one asset by every approach given, run the Monte Carlo, reconcile, and explain."""
+    """Value one asset by every approach given, run the Monte Carlo, reconcile, and explain.
+
+    Raises ``ValueError`` naming the field for inputs only detectable while valuing (e.g. a
+    forecast compounding past the largest storable amount of integer fen).
+    """
+    try:
+        return _value_asset(request, executor=executor, scheme=scheme)
+    except FenRangeError as exc:
+        raise ValueError(
+            f"economics: the valuation reaches amounts beyond the storable range ({exc}); check "
+            "base_revenue_cny, revenue_forecast_cny, revenue_growth and revenue_volatility"
+        ) from exc
+
+
+def _with_without_paths(req: ValuationRequest, years: int) -> tuple[list[float], list[float]]:
+    """CF_with and CF_without for years 1..``years``: as given, then extended by revenue growth."""
+    g = req.economics.revenue_growth
+    w = list(mean_revenue_path(0.0, g, years, [_cny(x) for x in req.income.cash_flow_with_cny]))
+    wo = list(mean_revenue_path(0.0, g, years, [_cny(x) for x in req.income.cash_flow_without_cny]))
+    return w, wo
+
+
+def _value_asset(request: ValuationRequest, *, executor: Executor | None,
+                 scheme: ScoringScheme | None) -> ValuationResult:
     req = request
     asset = req.asset.to_asset()
     on = req.valuation_date
@@ -585,8 +670,17 @@ def value_asset(
     mc_high = req.monte_carlo.life_years.high if req.monte_carlo.life_years else 0.0
     # forecast horizon: the longest life used anywhere (Monte Carlo high, tornado's life + 2 years)
     n_years = max(1, math.ceil(min(legal, max(life, mc_high) + TORNADO_LIFE_YEARS) - 1e-12))
-    forecast = [_cny(x) for x in e.revenue_forecast_cny]
-    revenue = list(mean_revenue_path(_cny(e.base_revenue_cny), e.revenue_growth, n_years, forecast))
+    wnw = req.income.method == "with_and_without"
+    if wnw:
+        # the attributable "revenue" path is the incremental profit CF_with − CF_without (≥ 0)
+        cf_with, cf_without = _with_without_paths(req, n_years)
+        given = zip(req.income.cash_flow_with_cny, req.income.cash_flow_without_cny, strict=True)
+        forecast = [_cny(a) - _cny(b) for a, b in given]  # extended by revenue growth like a forecast
+        base_revenue = 0.0
+    else:
+        forecast = [_cny(x) for x in e.revenue_forecast_cny]
+        base_revenue = _cny(e.base_revenue_cny)
+    revenue = list(mean_revenue_path(base_revenue, e.revenue_growth, n_years, forecast))
     shape = inc.IncomeShape(req.income.shape.kind, req.income.shape.decay, req.income.shape.midpoint,
                             req.income.shape.steepness)
     common: dict[str, Any] = dict(tax_rate=e.tax_rate, discount_rate=r, life_years=life, mid_year=req.income.mid_year,
@@ -595,7 +689,7 @@ def value_asset(
 
     def income_value(p: dict[str, float]) -> inc.IncomeValue:
         """Deterministic income value as a function of the tornado inputs."""
-        rev = [x * p["revenue_scale"] for x in mean_revenue_path(_cny(e.base_revenue_cny), p["revenue_growth"],
+        rev = [x * p["revenue_scale"] for x in mean_revenue_path(base_revenue, p["revenue_growth"],
                                                                  n_years, forecast)]
         kw = dict(common, tax_rate=p["tax_rate"], discount_rate=p["discount_rate"], life_years=p["life"])
         return inc.discounted_income(req.income.method, [x * p["sales_rate"] for x in rev], rev, **kw)
@@ -607,6 +701,8 @@ def value_asset(
     elif req.income.method == "profit_share":
         assert k is not None
         iv = inc.profit_share_value(revenue, e.profit_margin, k, **common)
+    elif wnw:
+        iv = inc.with_and_without(cf_with, cf_without, **common)
     else:
         iv = inc.excess_earnings(revenue, e.profit_margin, req.income.contributory_charge_rates, **common)
     income_out = IncomeOut(
@@ -724,12 +820,14 @@ def value_asset(
 
     bumps = {
         "revenue_scale": (0.8, 1.2),
-        "revenue_growth": (e.revenue_growth - 0.02, e.revenue_growth + 0.02),
+        "revenue_growth": (max(e.revenue_growth - 0.02, -0.99), e.revenue_growth + 0.02),
         "sales_rate": (0.8 * sales_rate, 1.2 * sales_rate),
         "discount_rate": (max(0.001, r - 0.02), min(0.99, r + 0.02)),
         "life": (max(min(life, 0.5), life - TORNADO_LIFE_YEARS), min(legal, life + TORNADO_LIFE_YEARS)),
         "tax_rate": (max(0.0, e.tax_rate - 0.05), min(0.99, e.tax_rate + 0.05)),
     }
+    if wnw:  # the attributable fraction is 1 by definition; revenue_scale scales the increment
+        del bumps["sales_rate"]
     t_base, bars = tornado(tv, base_params, bumps)
 
     warnings = _warnings(asset, legal, mc_out, market_out, sc)

@@ -32,9 +32,10 @@ class DiscountRateBuildUp:
         for name in ("risk_free", "technical", "market", "funding", "management", "legal"):
             v = getattr(self, name)
             if not (isinstance(v, int | float) and math.isfinite(v)) or v < 0 or v >= 1:
-                raise ValueError(f"discount rate item {name} must be a finite fraction in [0, 1)")
+                raise ValueError(f"discount.{name}: discount rate item must be a finite fraction in [0, 1)")
         if not 0 < self.total < 1:
-            raise ValueError("discount rate total must be in (0, 1)")
+            raise ValueError(f"discount: the total discount rate must be in (0, 1), got {self.total:.4f} "
+                             "(risk-free plus premia, including premia from the score)")
 
     @property
     def total(self) -> float:
@@ -108,7 +109,15 @@ class IncomeShape:
             return [(1 - self.decay) ** (t - 1) for t in ts]
         if self.kind is ShapeKind.LINEAR_DECLINE:
             return [max(0.0, 1 - self.decay * (t - 1)) for t in ts]
-        return [1 / (1 + math.exp(-self.steepness * (t - 0.5 - self.midpoint))) for t in ts]
+        return [_logistic(self.steepness * (t - 0.5 - self.midpoint)) for t in ts]
+
+
+def _logistic(x: float) -> float:
+    """1 / (1 + e^−x) without overflow for large |x|."""
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    ex = math.exp(x)
+    return ex / (1.0 + ex)
 
 
 # --------------------------------------------------------------------------- results
@@ -342,8 +351,14 @@ def with_and_without(
     discount_rate: float,
     life_years: float,
     mid_year: bool = False,
+    shape: IncomeShape | None = None,
+    tab_amortisation_years: int | None = None,
 ) -> IncomeValue:
-    """With-and-without (有无对比法): V = Σ (CF_with − CF_without)(1 − tax) / (1 + r)^t."""
+    """With-and-without (有无对比法): V = Σ (CF_with − CF_without)(1 − tax) / (1 + r)^t.
+
+    CF are pre-tax profits (CNY a year) of the business with and without the IP; the table's
+    revenue column shows CF_with.
+    """
     if len(cash_flow_with) != len(cash_flow_without):
         raise ValueError("cash_flow_with and cash_flow_without must cover the same years")
     diff = []
@@ -359,4 +374,6 @@ def with_and_without(
         discount_rate=discount_rate,
         life_years=life_years,
         mid_year=mid_year,
+        shape=shape,
+        tab_amortisation_years=tab_amortisation_years,
     )

@@ -116,8 +116,8 @@ class MCSpec:
         for name, v, lo, hi in checks:
             if not (math.isfinite(v) and lo <= v <= hi):
                 raise ValueError(f"{name} must be finite and in [{lo}, {hi}]")
-        if not (self.royalty.low >= 0 and self.royalty.high < 1):
-            raise ValueError("royalty must lie in [0, 1)")
+        if not (self.royalty.low >= 0 and self.royalty.high <= 1):
+            raise ValueError("royalty must lie in [0, 1] (1: the whole path is attributable, e.g. with-and-without)")
         if not self.life.low > 0:
             raise ValueError("life must be positive")
         if not self.legal_term_years > 0:

@@ -19,11 +19,26 @@ from ipfin.money import Fen
 WEIGHT_SUM_TOLERANCE = Decimal("1e-9")
 
 
+MAX_FEN = 2**63 - 1
+"""Largest amount a BIGINT ``*_fen`` column holds (≈ 9.2e16 CNY)."""
+
+
+class FenRangeError(ValueError):
+    """An estimate too large (in absolute value) to be stored as BIGINT fen."""
+
+
 def float_to_fen(cny: float) -> Fen:
-    """A CNY float estimate to integer fen, half to even (estimates only, never ledger input)."""
+    """A CNY float estimate to integer fen, half to even (estimates only, never ledger input).
+
+    Raises ``FenRangeError`` beyond ±``MAX_FEN`` fen (or for NaN/inf) so that a result can always
+    be stored.
+    """
     if not math.isfinite(cny):
-        raise ValueError("value must be finite")
-    return int((Decimal(cny) * 100).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+        raise FenRangeError("value must be finite")
+    if abs(cny) * 100 > MAX_FEN:  # checked first: quantize cannot hold more than 28 digits
+        raise FenRangeError(f"{cny:.4g} CNY exceeds {MAX_FEN / 100:.3g} CNY")
+    fen = int((Decimal(cny) * 100).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+    return max(-MAX_FEN, min(MAX_FEN, fen))
 
 
 def exact_weight(w: float | Decimal | str) -> Decimal:

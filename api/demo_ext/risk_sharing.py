@@ -56,6 +56,7 @@ def extend(conn: Connection, ctx: Any) -> dict[str, int]:
             )
         ).inserted_primary_key[0]  # type: ignore[index]
         conn.execute(insert(RiskSchemeState).values(rule_id=r.id, lock_counter=0, party_balance_fen={},
+                                                    covered_loans_from_book=False,
                                                     updated_at=now))
     rule = rules[CLAIM_RULE]
     filer = _user_id(conn, "officer@guarantor.ipfin.demo")

@@ -278,6 +278,21 @@ class Loan(LoanBase, table=True):
         Index("ix_loan_status_orig", "status", "origination_date"),
         Index("ix_loan_industry_orig", "industry", "origination_date"),
         Index("ix_loan_iptype_orig", "primary_ip_type", "origination_date"),
+        # covering index for the bureau aggregates (api/stats.py): GROUP BY without touching the table
+        Index(
+            "ix_loan_stats",
+            "origination_date",
+            "status",
+            "province_code",
+            "region_code",
+            "industry",
+            "primary_ip_type",
+            "bank_org_id",
+            "borrower_id",
+            "amount_fen",
+            "outstanding_fen",
+            "days_past_due",
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(max_length=40, sa_column_kwargs={"unique": True})

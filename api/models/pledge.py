@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import computed_field, field_validator, model_validator
+from pydantic import AfterValidator, computed_field, field_validator, model_validator
 from sqlalchemy import JSON, BigInteger, Index, Numeric, String
 from sqlmodel import Field, SQLModel
 
@@ -21,6 +21,25 @@ from ipfin.money import fen_to_cny
 from ipfin.validation import MoneyCNY
 from pledge.disposal import DisposalMethod
 from pledge.schedule import ScheduleType
+
+MAX_AMOUNT_CNY = Decimal("1000000000000")
+"""Largest CNY amount accepted as input (1 trillion): far above any pledge loan, far below BIGINT fen."""
+
+MAX_DB_ID = 2**63 - 1
+"""Largest id a BIGINT column can hold; larger ids are refused (422) instead of overflowing the driver."""
+
+
+def _at_most_max_amount(v: Decimal) -> Decimal:
+    if v > MAX_AMOUNT_CNY:
+        raise ValueError(f"amount must be at most {MAX_AMOUNT_CNY:,} CNY")
+    return v
+
+
+Amount = Annotated[MoneyCNY, AfterValidator(_at_most_max_amount)]
+"""A CNY input amount: finite, non-negative, at most 2 decimals, at most :data:`MAX_AMOUNT_CNY`."""
+
+DbId = Annotated[int, Field(ge=1, le=MAX_DB_ID)]
+"""An id of a stored row given in a request body."""
 
 
 class RateKind(StrEnum):
@@ -125,7 +144,8 @@ class InstalmentPublic(SQLModel):
 
 class SchedulePublic(SQLModel):
     loan_id: int
-    projected: bool = Field(description="true before disbursement: the schedule the terms would give")
+    projected: bool = Field(description="true when ipfin holds no ledger (before disbursement, or a loan disbursed "
+                                 "outside the workflow): the schedule the terms give from origination")
     annual_rate: Decimal
     schedule_type: str
     principal_fen: int
@@ -153,7 +173,7 @@ class PledgePayment(SQLModel, table=True):
 
 
 class PaymentCreate(SQLModel):
-    amount_cny: MoneyCNY
+    amount_cny: Amount
     paid_on: date
     allow_prepayment: bool = True
 
@@ -191,7 +211,7 @@ class ChargeCreate(SQLModel):
     """A charge to the borrower: a fee of a given amount, or penalty interest (罚息) computed as of a date."""
 
     kind: Literal["fee", "penalty_interest"]
-    amount_cny: MoneyCNY | None = None
+    amount_cny: Amount | None = None
     as_of: date | None = None
     multiplier: Decimal = Field(default=Decimal("1.5"), ge=1, le=3, max_digits=4, decimal_places=2)
     description: str = Field(default="", max_length=200)
@@ -305,11 +325,11 @@ class CollateralValuationCreate(SQLModel):
     P5 and date are taken from it) or an external appraiser's report (value, date and reference)."""
 
     source: ValuationSource
-    value_cny: MoneyCNY | None = None
-    p5_cny: MoneyCNY | None = None
+    value_cny: Amount | None = None
+    p5_cny: Amount | None = None
     score: Decimal | None = Field(default=None, ge=0, le=100, max_digits=6, decimal_places=2)
     valuation_date: date | None = None
-    valuation_id: int | None = None
+    valuation_id: DbId | None = None
     report_reference: str | None = Field(default=None, max_length=100)
 
     @model_validator(mode="after")
@@ -325,6 +345,8 @@ class CollateralValuationCreate(SQLModel):
                 raise ValueError("valuation_date: required when source is appraiser")
         if self.valuation_date is not None and self.valuation_date > date.today():
             raise ValueError("valuation_date: must not be in the future")
+        if self.value_cny is not None and self.p5_cny is not None and self.p5_cny > self.value_cny:
+            raise ValueError("p5_cny: the 5th percentile must not exceed the appraised value_cny")
         return self
 
 
@@ -356,15 +378,21 @@ class MaxLoanAsset(SQLModel):
     asset_id: str = Field(min_length=1, max_length=60)
     ip_type: str
     score: Decimal = Field(ge=0, le=100)
-    value_cny: MoneyCNY
-    p5_cny: MoneyCNY | None = None
+    value_cny: Amount
+    p5_cny: Amount | None = None
+
+    @model_validator(mode="after")
+    def _p5_below_value(self) -> MaxLoanAsset:
+        if self.p5_cny is not None and self.p5_cny > self.value_cny:
+            raise ValueError("p5_cny: the 5th percentile must not exceed the appraised value_cny")
+        return self
 
 
 class MaxLoanRequest(SQLModel):
     """A collateral set given directly, or the ids of stored IP assets (their latest valuations)."""
 
     collateral: list[MaxLoanAsset] = Field(default_factory=list)
-    ip_asset_ids: list[int] = Field(default_factory=list)
+    ip_asset_ids: list[DbId] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _something(self) -> MaxLoanRequest:
@@ -421,6 +449,12 @@ class BucketHistory(SQLModel, table=True):
 
 class MonitoringRequest(SQLModel):
     as_of: date | None = None
+    background: bool = Field(default=False, description="run as a background job: 202 with a job id to poll "
+                                                         "at /api/v1/jobs/{id} (for large loan books)")
+
+
+class MonitoringQueued(SQLModel):
+    job_id: str
 
 
 class MonitoringSummary(SQLModel):
@@ -436,7 +470,7 @@ class MonitoringSummary(SQLModel):
 
 class CashItemIn(SQLModel):
     on: date
-    amount_cny: MoneyCNY
+    amount_cny: Amount
     description: str = Field(default="", max_length=200)
 
 
@@ -457,7 +491,7 @@ class PledgeDisposal(SQLModel, table=True):
 
 class DisposalCreate(SQLModel):
     method: DisposalMethod
-    ip_asset_ids: list[int] = Field(min_length=1)
+    ip_asset_ids: list[DbId] = Field(min_length=1)
     started_on: date
     completed_on: date | None = None
     counterparty: str | None = Field(default=None, max_length=200)

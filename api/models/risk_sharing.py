@@ -12,16 +12,33 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import computed_field
+from pydantic import AfterValidator, StringConstraints, computed_field
 from sqlalchemy import JSON, BigInteger, Index, String, UniqueConstraint
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, SQLModel, col, select
 
 from api.models.core import Loan, Organisation, Page, utcnow
 from ipfin.money import fen_to_cny
-from ipfin.validation import IndustrySection, MoneyCNY
+from ipfin.validation import IndustrySection
+from ipfin.validation import MoneyCNY as _MoneyCNY
+from risk_sharing.rules import FirmSize, NPLClass
+
+#: Largest amount accepted in a request: 1 trillion CNY (10^14 fen), far below BIGINT's 9.2 × 10^18 fen
+#: even summed over many rows, so no amount can overflow a money column.
+MAX_REQUEST_CNY = Decimal("1000000000000")
+
+
+def _at_most_max(v: Decimal) -> Decimal:
+    if v > MAX_REQUEST_CNY:
+        raise ValueError(f"amount must not exceed {MAX_REQUEST_CNY:,} CNY")
+    return v
+
+
+MoneyCNY = Annotated[_MoneyCNY, AfterValidator(_at_most_max)]
+"""A CNY amount (≥ 0, at most 2 decimals) no larger than :data:`MAX_REQUEST_CNY`."""
+DocumentName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 # ---------------------------------------------------------------- rules
 
@@ -69,7 +86,13 @@ class RiskSchemeState(SQLModel, table=True):
     rule_id: str = Field(primary_key=True, max_length=80)
     lock_counter: int = Field(default=0, sa_type=BigInteger)
     covered_loans_fen: int | None = Field(
-        default=None, sa_type=BigInteger, description="loans covered by the scheme (payout-rate ceiling), fen"
+        default=None,
+        sa_type=BigInteger,
+        description="loans covered by the scheme (payout-rate ceiling), fen, typed in; with "
+        "covered_loans_from_book it counts only loans outside the ipfin loan table",
+    )
+    covered_loans_from_book: bool = Field(
+        default=False, description="add the covered loans of the ipfin loan table (see crud.book_covered_loans_fen)"
     )
     party_balance_fen: dict[str, Any] = Field(
         default_factory=dict, sa_type=JSON, description="current fund balances of balance-limited parties, fen"
@@ -79,12 +102,16 @@ class RiskSchemeState(SQLModel, table=True):
 
 class SchemeStateUpdate(SQLModel):
     covered_loans_cny: MoneyCNY | None = None
+    covered_loans_from_book: bool | None = None
     party_balance_cny: dict[str, MoneyCNY] | None = None
 
 
 class SchemeStatePublic(SQLModel):
     rule_id: str
     covered_loans_fen: int | None
+    covered_loans_from_book: bool
+    covered_loans_book_fen: int | None = None
+    covered_loans_total_fen: int | None = None
     party_balance_fen: dict[str, Any]
     headroom_fen: dict[str, int] = {}
 
@@ -195,7 +222,7 @@ class ExternalLoan(SQLModel):
     borrower_total_loans_cny: MoneyCNY | None = None
     guarantee_fee_rate: Decimal | None = Field(default=None, ge=0, lt=1, max_digits=9, decimal_places=6)
     guaranteed: bool = False
-    firm_size: str | None = Field(default=None, max_length=10)
+    firm_size: FirmSize | None = None
     firm_tier: str | None = Field(default=None, max_length=40)
     sector: IndustrySection | None = None
     years_registered: Decimal | None = Field(default=None, ge=0, max_digits=6, decimal_places=2)
@@ -203,19 +230,26 @@ class ExternalLoan(SQLModel):
 
 
 class ClaimCreate(SQLModel):
-    """File a claim: ``loan_id`` of an ipfin loan or an ``external_loan``, and the rule family."""
+    """File a claim: ``loan_id`` of an ipfin loan or an ``external_loan``, and the rule family.
+
+    For an ipfin loan the loan must be in default (states default, in_claim, in_disposal,
+    recovered, written_off: the pledge workflow's 违约 and after); ``default_date`` and
+    ``outstanding_principal_cny`` default to the loan's own default date and outstanding
+    principal, and a ``default_date`` that contradicts the loan's is refused. For an
+    external loan both are required.
+    """
 
     rule_id: str = Field(min_length=1, max_length=80)
     loan_id: int | None = None
     external_loan: ExternalLoan | None = None
-    default_date: date
+    default_date: date | None = Field(default=None, description="required for external loans")
     filed_on: date | None = Field(default=None, description="defaults to today")
-    outstanding_principal_cny: MoneyCNY
+    outstanding_principal_cny: MoneyCNY | None = Field(default=None, description="required for external loans")
     outstanding_interest_cny: MoneyCNY = Decimal(0)
     recoveries_so_far_cny: MoneyCNY = Decimal(0)
-    npl_class: str | None = Field(default=None, max_length=20)
+    npl_class: NPLClass | None = None
     classified_on: date | None = None
-    documents: list[str] = Field(default_factory=list, max_length=100)
+    documents: list[DocumentName] = Field(default_factory=list, max_length=100)
     party_orgs: dict[str, int] = Field(default_factory=dict, description="party key → paying organisation id")
     ip_pledged_share: Decimal | None = Field(
         default=None, ge=0, le=1, max_digits=7, decimal_places=6, description="for ipfin loans; default 1"
@@ -291,6 +325,9 @@ class RiskRecovery(SQLModel, table=True):
     __tablename__ = "risk_recovery"
     id: int | None = Field(default=None, primary_key=True)
     claim_id: int = Field(foreign_key="risk_claim.id", index=True)
+    disposal_id: int | None = Field(
+        default=None, sa_column_kwargs={"unique": True}, description="pledge_disposal.id the money came from"
+    )
     received_on: date
     method: str = Field(default="", max_length=40, description="auction, sale, agreed transfer, licence, equity")
     gross_fen: int = Field(sa_type=BigInteger)
@@ -303,16 +340,21 @@ class RiskRecovery(SQLModel, table=True):
 
 
 class RecoveryCreate(SQLModel):
+    """A recovery: typed amounts, or ``disposal_id`` of a pledge disposal of the claim's loan
+    (``POST /loans/{id}/disposals``) whose proceeds, costs, date and method are then used."""
+
     claim_id: int
-    received_on: date
-    gross_cny: MoneyCNY
-    disposal_costs_cny: MoneyCNY = Decimal(0)
+    disposal_id: int | None = None
+    received_on: date | None = Field(default=None, description="required without disposal_id")
+    gross_cny: MoneyCNY | None = Field(default=None, description="required without disposal_id")
+    disposal_costs_cny: MoneyCNY | None = None
     method: str = Field(default="", max_length=40)
 
 
 class RecoveryPublic(SQLModel):
     id: int
     claim_id: int
+    disposal_id: int | None
     received_on: date
     method: str
     gross_fen: int

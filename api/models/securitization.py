@@ -196,6 +196,22 @@ class AbsRun(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class TranchePricing(SQLModel):
+    """Price a tranche at a yield, solve its yield at a price, or price it at benchmark + spread."""
+
+    yield_rate: float | None = Field(default=None, gt=-0.5, lt=10, description="annual yield, fraction")
+    price: float | None = Field(default=None, gt=0, le=1000, description="dirty price per 100 of face")
+    spread: float | None = Field(default=None, gt=-1, lt=1, description="over benchmark_yield, fraction")
+    benchmark_yield: float | None = Field(default=None, gt=-0.5, lt=10)
+
+    @model_validator(mode="after")
+    def _one_way(self) -> TranchePricing:
+        given = [k for k in ("yield_rate", "price", "spread") if getattr(self, k) is not None]
+        if len(given) != 1 or (given == ["spread"]) != (self.benchmark_yield is not None):
+            raise ValueError("give exactly one of yield_rate, price, or spread with benchmark_yield")
+        return self
+
+
 class RunCreate(SQLModel):
     mode: Literal["deterministic", "monte_carlo"] = "deterministic"
     n_paths: int = Field(default=10_000, ge=100, le=1_000_000)
@@ -204,6 +220,9 @@ class RunCreate(SQLModel):
         default_factory=lambda: ["base"], min_length=1
     )
     include_periods: bool = True
+    pricing: dict[str, TranchePricing] | None = Field(
+        default=None, description="tranche name → pricing level; results in each tranche's analytics_at_pricing"
+    )
 
 
 class RunPublic(SQLModel):
@@ -215,6 +234,22 @@ class RunPublic(SQLModel):
     job_id: str | None
     result: dict[str, Any] | None
     created_at: datetime
+
+
+class RunSummary(SQLModel):
+    """A run without its (possibly large) result; read ``/deals/{deal_id}/runs/{id}`` for the tables."""
+
+    id: int
+    deal_id: int
+    mode: str
+    status: str
+    params: dict[str, Any]
+    job_id: str | None
+    created_at: datetime
+
+
+class RunsPage(Page):
+    data: list[RunSummary]
 
 
 class RunQueued(SQLModel):

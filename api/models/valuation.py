@@ -81,6 +81,7 @@ class ValuationPublic(SQLModel):
     seed: int
     created_at: datetime
     finished_at: datetime | None
+    request: dict[str, Any] | None = Field(default=None, description="the inputs as posted (audit trail)")
     result: dict[str, Any] | None = None
 
     @computed_field  # type: ignore[prop-decorator]

@@ -10,21 +10,24 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, HTTPException, Query, Response, UploadFile, status
+from fastapi import APIRouter, Depends, File, HTTPException, Path, Query, Response, UploadFile, status
 from pydantic import ValidationError
 from sqlalchemy import func
 from sqlmodel import col, select
 
 from api import crud, crud_pledge
+from api.core.db import get_engine
 from api.deps import CurrentOrg, CurrentUser, SessionDep, require_role
-from api.models import AuditEvent, Loan, OrgKind, UserRole
+from api.jobs import submit
+from api.models import AuditEvent, Loan, LoanStatus, OrgKind, UserRole
 from api.models.core import AuditEventPublic, LoanPublic
 from api.models.pledge import (
+    MAX_DB_ID,
     AlertPublic,
     AlertsPage,
     AllowedActionsPublic,
@@ -39,6 +42,7 @@ from api.models.pledge import (
     EligibilityPublic,
     IneligibilityPublic,
     MaxLoanRequest,
+    MonitoringQueued,
     MonitoringRequest,
     MonitoringSummary,
     PaymentCreate,
@@ -56,10 +60,14 @@ from api.models.pledge import (
     TransitionRequest,
 )
 from api.tenancy import loan_visibility
+from pledge.lifecycle import PAYABLE_STATES
 from pledge.policy import PledgePolicy
-from pledge.states import Forbidden, IllegalTransition, allowed_actions, transition_table
+from pledge.states import Forbidden, IllegalTransition, LoanState, allowed_actions, transition_table
 
 router = APIRouter(prefix="", tags=["pledge"])
+
+LoanId = Annotated[int, Path(ge=1, le=MAX_DB_ID, description="loan id")]
+AssetId = Annotated[int, Path(ge=1, le=MAX_DB_ID, description="IP asset id")]
 
 BankStaff = Depends(require_role(OrgKind.bank, user_roles=(UserRole.officer, UserRole.approver), allow_admin=False))
 BankOfficer = Depends(require_role(OrgKind.bank, user_roles=(UserRole.officer,), allow_admin=False))
@@ -98,7 +106,7 @@ def list_transition_table(user: CurrentUser) -> list[dict[str, Any]]:
 
 
 @router.get("/loans/{loan_id}/transitions", response_model=AllowedActionsPublic)
-def loan_allowed_actions(session: SessionDep, org: CurrentOrg, loan_id: int) -> AllowedActionsPublic:
+def loan_allowed_actions(session: SessionDep, org: CurrentOrg, loan_id: LoanId) -> AllowedActionsPublic:
     loan = crud.get_loan(session, org, loan_id)
     return AllowedActionsPublic(loan_id=loan_id, status=str(loan.status), version=loan.version,
                                 allowed_actions=list(allowed_actions(str(loan.status))))
@@ -106,7 +114,7 @@ def loan_allowed_actions(session: SessionDep, org: CurrentOrg, loan_id: int) -> 
 
 @router.post("/loans/{loan_id}/transitions", response_model=TransitionPublic, dependencies=[BankStaff])
 def post_transition(
-    session: SessionDep, user: CurrentUser, org: CurrentOrg, loan_id: int, body: TransitionRequest
+    session: SessionDep, user: CurrentUser, org: CurrentOrg, loan_id: LoanId, body: TransitionRequest
 ) -> TransitionPublic:
     """Move the loan (``submit``, ``approve``, ``disburse``, ...). The move and its audit event
     are committed together; ``expected_version`` guards against a concurrent change."""
@@ -119,7 +127,7 @@ def post_transition(
 
 
 @router.get("/loans/{loan_id}/terms", response_model=PledgeTermsPublic)
-def read_terms(session: SessionDep, org: CurrentOrg, loan_id: int) -> PledgeTermsPublic:
+def read_terms(session: SessionDep, org: CurrentOrg, loan_id: LoanId) -> PledgeTermsPublic:
     loan = crud.get_loan(session, org, loan_id)
     t = crud_pledge.get_terms(session, loan)
     return PledgeTermsPublic(loan_id=loan_id, rate_kind=str(t.rate_kind), lpr=t.lpr, spread_bp=t.spread_bp,
@@ -131,7 +139,7 @@ def read_terms(session: SessionDep, org: CurrentOrg, loan_id: int) -> PledgeTerm
 
 @router.put("/loans/{loan_id}/terms", response_model=PledgeTermsPublic, dependencies=[BankOfficer])
 def update_terms(
-    session: SessionDep, user: CurrentUser, org: CurrentOrg, loan_id: int, body: PledgeTermsUpdate
+    session: SessionDep, user: CurrentUser, org: CurrentOrg, loan_id: LoanId, body: PledgeTermsUpdate
 ) -> PledgeTermsPublic:
     """Set rate (fixed, or LPR + spread), schedule type and periods of a draft loan."""
     with domain_errors():
@@ -141,7 +149,7 @@ def update_terms(
 
 
 @router.get("/loans/{loan_id}/schedule", response_model=SchedulePublic)
-def read_schedule(session: SessionDep, org: CurrentOrg, loan_id: int) -> SchedulePublic:
+def read_schedule(session: SessionDep, org: CurrentOrg, loan_id: LoanId) -> SchedulePublic:
     """The repayment schedule: the ledger after disbursement, the projection before."""
     loan = crud.get_loan(session, org, loan_id)
     terms = crud_pledge.get_terms(session, loan)
@@ -155,14 +163,15 @@ def read_schedule(session: SessionDep, org: CurrentOrg, loan_id: int) -> Schedul
         loan_id=loan_id, projected=projected, annual_rate=crud_pledge.interest_rate(loan, terms).annual_rate,
         schedule_type=str(terms.schedule_type), principal_fen=loan.amount_fen,
         total_interest_fen=sum(r["interest_fen"] for r in rows),
-        principal_outstanding_fen=account.principal_outstanding_fen if account else loan.amount_fen,
+        principal_outstanding_fen=account.principal_outstanding_fen if account else (
+            loan.outstanding_fen if LoanState(str(loan.status)) in PAYABLE_STATES else loan.amount_fen),
         data=rows,  # type: ignore[arg-type]
     )
 
 
 @router.get("/loans/{loan_id}/payments", response_model=PaymentsPage)
 def list_payments(
-    session: SessionDep, org: CurrentOrg, loan_id: int,
+    session: SessionDep, org: CurrentOrg, loan_id: LoanId,
     offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> PaymentsPage:
     crud.get_loan(session, org, loan_id)
@@ -175,7 +184,7 @@ def list_payments(
 
 @router.post("/loans/{loan_id}/payments", response_model=PaymentPublic, status_code=status.HTTP_201_CREATED,
              dependencies=[BankStaff])
-def post_payment(session: SessionDep, user: CurrentUser, org: CurrentOrg, loan_id: int, body: PaymentCreate
+def post_payment(session: SessionDep, user: CurrentUser, org: CurrentOrg, loan_id: LoanId, body: PaymentCreate
                  ) -> PledgePayment:
     """Record a borrower payment: applied fees → interest → principal, the rest as early repayment."""
     with domain_errors():
@@ -187,7 +196,7 @@ def post_payment(session: SessionDep, user: CurrentUser, org: CurrentOrg, loan_i
 
 @router.post("/loans/{loan_id}/charges", response_model=ChargePublic, status_code=status.HTTP_201_CREATED,
              dependencies=[BankStaff])
-def post_charge(session: SessionDep, user: CurrentUser, org: CurrentOrg, loan_id: int, body: ChargeCreate
+def post_charge(session: SessionDep, user: CurrentUser, org: CurrentOrg, loan_id: LoanId, body: ChargeCreate
                 ) -> ChargePublic:
     """Charge a fee or penalty interest (罚息); payments settle charges first."""
     with domain_errors():
@@ -198,7 +207,7 @@ def post_charge(session: SessionDep, user: CurrentUser, org: CurrentOrg, loan_id
 
 @router.get("/loans/{loan_id}/events", response_model=list[AuditEventPublic])
 def loan_events(
-    session: SessionDep, org: CurrentOrg, loan_id: int,
+    session: SessionDep, org: CurrentOrg, loan_id: LoanId,
     offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[AuditEvent]:
     """The loan's audit trail, oldest first."""
@@ -209,19 +218,22 @@ def loan_events(
 
 
 @router.get("/loans/{loan_id}/eligibility", response_model=EligibilityPublic)
-def loan_eligibility(session: SessionDep, org: CurrentOrg, loan_id: int, on: date | None = None
+def loan_eligibility(session: SessionDep, org: CurrentOrg, loan_id: LoanId, on: date | None = None
                      ) -> EligibilityPublic:
     """Pledge eligibility of the loan's collateral (all failing rules, with reason codes)."""
     loan = crud.get_loan(session, org, loan_id)
     day = on or crud_pledge.today()
-    with domain_errors():
+    try:
         reasons = crud_pledge.eligibility(session, loan, day)
+    except crud_pledge.FieldError as exc:  # ``on`` is a query parameter here
+        raise HTTPException(422, detail=[{"loc": ["query", exc.field], "msg": str(exc), "type": "value_error"}]
+                            ) from exc
     return EligibilityPublic(loan_id=loan_id, on=day, eligible=not reasons, reasons=[
         IneligibilityPublic(asset_id=r.asset_id, reason=r.reason.value, message=r.message) for r in reasons])
 
 
 @router.get("/loans/{loan_id}/buckets", response_model=list[dict[str, Any]])
-def bucket_history(session: SessionDep, org: CurrentOrg, loan_id: int) -> list[dict[str, Any]]:
+def bucket_history(session: SessionDep, org: CurrentOrg, loan_id: LoanId) -> list[dict[str, Any]]:
     """Overdue bucket and five-class category recorded by each monitoring run."""
     crud.get_loan(session, org, loan_id)
     rows = session.exec(select(BucketHistory).where(BucketHistory.loan_id == loan_id)
@@ -234,7 +246,7 @@ def bucket_history(session: SessionDep, org: CurrentOrg, loan_id: int) -> list[d
 
 
 @router.get("/ip-assets/{asset_id}/pledge-facts", response_model=PledgeIPFactsPublic)
-def read_ip_facts(session: SessionDep, org: CurrentOrg, asset_id: int) -> PledgeIPFactsPublic:
+def read_ip_facts(session: SessionDep, org: CurrentOrg, asset_id: AssetId) -> PledgeIPFactsPublic:
     crud.get_ip_asset(session, org, asset_id)
     f = session.get(PledgeIPFacts, asset_id) or PledgeIPFacts(ip_asset_id=asset_id)
     return PledgeIPFactsPublic(ip_asset_id=asset_id, expiry_date=f.expiry_date, registered_owners=f.registered_owners,
@@ -243,7 +255,7 @@ def read_ip_facts(session: SessionDep, org: CurrentOrg, asset_id: int) -> Pledge
 
 
 @router.put("/ip-assets/{asset_id}/pledge-facts", response_model=PledgeIPFactsPublic, dependencies=[BankStaff])
-def update_ip_facts(session: SessionDep, user: CurrentUser, org: CurrentOrg, asset_id: int,
+def update_ip_facts(session: SessionDep, user: CurrentUser, org: CurrentOrg, asset_id: AssetId,
                     body: PledgeIPFactsUpdate) -> PledgeIPFactsPublic:
     """Record expiry, right holders, co-owner consents and dispute / preservation flags of an asset."""
     crud_pledge.set_ip_facts(session, user, org, asset_id, body)
@@ -253,7 +265,7 @@ def update_ip_facts(session: SessionDep, user: CurrentUser, org: CurrentOrg, ass
 
 @router.post("/ip-assets/{asset_id}/valuations", response_model=CollateralValuationPublic,
              status_code=status.HTTP_201_CREATED, dependencies=[BankStaff])
-def add_valuation(session: SessionDep, user: CurrentUser, org: CurrentOrg, asset_id: int,
+def add_valuation(session: SessionDep, user: CurrentUser, org: CurrentOrg, asset_id: AssetId,
                   body: CollateralValuationCreate) -> CollateralValuation:
     """Record a value to lend against: a stored valuation's id, or an external appraiser's report reference."""
     with domain_errors():
@@ -264,7 +276,7 @@ def add_valuation(session: SessionDep, user: CurrentUser, org: CurrentOrg, asset
 
 
 @router.get("/ip-assets/{asset_id}/valuations", response_model=list[CollateralValuationPublic])
-def list_valuations(session: SessionDep, org: CurrentOrg, asset_id: int) -> list[CollateralValuation]:
+def list_valuations(session: SessionDep, org: CurrentOrg, asset_id: AssetId) -> list[CollateralValuation]:
     crud.get_ip_asset(session, org, asset_id)
     return list(session.exec(select(CollateralValuation).where(CollateralValuation.ip_asset_id == asset_id)
                              .order_by(col(CollateralValuation.valuation_date), col(CollateralValuation.id))).all())
@@ -306,12 +318,24 @@ def post_max_loan(session: SessionDep, org: CurrentOrg, body: MaxLoanRequest) ->
 # ---------------------------------------------------------------- monitoring and alerts
 
 
-@router.post("/pledge/monitoring/run", response_model=MonitoringSummary, dependencies=[BankStaff])
-def run_monitoring(session: SessionDep, user: CurrentUser, org: CurrentOrg, body: MonitoringRequest
-                   ) -> MonitoringSummary:
-    """Run the monitoring job on the bank's live loans now (overdue marking, buckets, alerts)."""
+@router.post("/pledge/monitoring/run", response_model=MonitoringSummary | MonitoringQueued, dependencies=[BankStaff],
+             responses={202: {"model": MonitoringQueued, "description": "queued as a background job"}})
+def run_monitoring(session: SessionDep, user: CurrentUser, org: CurrentOrg, body: MonitoringRequest,
+                   response: Response) -> MonitoringSummary | MonitoringQueued:
+    """Run the monitoring job on the bank's live loans now (overdue marking, buckets, alerts, margin
+    calls); with ``background`` it runs as a job and the answer is 202 with the job id."""
+    as_of = body.as_of or crud_pledge.today()
+    if body.background:
+        engine, user_id, org_id = get_engine(), int(user.id), int(org.id)  # type: ignore[arg-type]
+
+        def work(progress: Callable[[float], None]) -> dict[str, Any]:
+            return crud_pledge.run_monitoring_job(engine, user_id, org_id, as_of, progress)
+
+        job_id, _ = submit("pledge_monitoring", work, user)
+        response.status_code = status.HTTP_202_ACCEPTED
+        return MonitoringQueued(job_id=job_id)
     with domain_errors():
-        summary = crud_pledge.run_monitoring(session, user, org, body.as_of or crud_pledge.today())
+        summary = crud_pledge.run_monitoring(session, user, org, as_of)
     session.commit()
     return summary
 
@@ -319,7 +343,7 @@ def run_monitoring(session: SessionDep, user: CurrentUser, org: CurrentOrg, body
 @router.get("/alerts", response_model=AlertsPage)
 def list_alerts(
     session: SessionDep, org: CurrentOrg,
-    loan_id: int | None = None, code: str | None = None,
+    loan_id: Annotated[int | None, Query(ge=1, le=MAX_DB_ID)] = None, code: str | None = None,
     severity: Literal["info", "warning", "critical"] | None = None,
     since: date | None = None,
     offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -346,7 +370,7 @@ def list_alerts(
 
 @router.post("/loans/{loan_id}/disposals", response_model=DisposalSummary, status_code=status.HTTP_201_CREATED,
              dependencies=[BankStaff])
-def post_disposal(session: SessionDep, user: CurrentUser, org: CurrentOrg, loan_id: int, body: DisposalCreate
+def post_disposal(session: SessionDep, user: CurrentUser, org: CurrentOrg, loan_id: LoanId, body: DisposalCreate
                   ) -> dict[str, Any]:
     """Record a disposal (auction, sale, agreed transfer, licence, pledge-to-equity, reverse licence)."""
     with domain_errors():
@@ -356,7 +380,7 @@ def post_disposal(session: SessionDep, user: CurrentUser, org: CurrentOrg, loan_
 
 
 @router.get("/loans/{loan_id}/disposals", response_model=DisposalSummary)
-def read_disposals(session: SessionDep, org: CurrentOrg, loan_id: int) -> dict[str, Any]:
+def read_disposals(session: SessionDep, org: CurrentOrg, loan_id: LoanId) -> dict[str, Any]:
     """Disposals of the loan with net recovery, explicit net loss and dated recovery flows."""
     return crud_pledge.disposal_summary(session, org, loan_id)
 
@@ -367,10 +391,10 @@ def read_disposals(session: SessionDep, org: CurrentOrg, loan_id: int) -> dict[s
 @router.get("/pledge/loans/export")
 def export_loans(
     session: SessionDep, org: CurrentOrg, format: Literal["csv", "xlsx"] = "csv", status_: Annotated[
-        str | None, Query(alias="status")] = None,
+        LoanStatus | None, Query(alias="status")] = None,
 ) -> Response:
     """The loans the caller may see as CSV (UTF-8 with BOM, opens in Excel) or Excel."""
-    rows = crud_pledge.export_rows(session, org, status_)
+    rows = crud_pledge.export_rows(session, org, str(status_) if status_ else None)
     if format == "xlsx":
         import openpyxl
 
@@ -399,7 +423,9 @@ def import_loans(session: SessionDep, user: CurrentUser, org: CurrentOrg,
 
     Columns: borrower_name, credit_code, region_code, industry, size_class, ip_type, identifier,
     title, legal_status, amount_cny, annual_rate, origination_date, maturity_date. If any row
-    has an error, nothing is imported and the answer (422) lists every error by row and field.
+    has an error (including an IP asset already recorded for another borrower), nothing is
+    imported and the answer (422) lists every error by row and field. At most
+    ``crud_pledge.MAX_IMPORT_ROWS`` rows per file.
     """
     content = file.file.read()
     with domain_errors():

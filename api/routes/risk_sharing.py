@@ -139,7 +139,11 @@ def read_scheme_state(session: SessionDep, _: CurrentUser, rule_id: str) -> Sche
 def update_scheme_state(
     session: SessionDep, user: CurrentUser, rule_id: str, body: SchemeStateUpdate
 ) -> SchemeStatePublic:
-    """Set loans covered (for the payout-rate ceiling) and fund balances (balance-limited parties)."""
+    """Set loans covered (for the payout-rate ceiling) and fund balances (balance-limited parties).
+
+    ``covered_loans_from_book: true`` derives loans covered from the ipfin loan table
+    (``crud.book_covered_loans_fen``); ``covered_loans_cny`` then adds loans outside ipfin.
+    """
     state = crud.update_scheme_state(session, user, rule_id, body)
     session.commit()
     session.refresh(state)
@@ -147,9 +151,13 @@ def update_scheme_state(
 
 
 def _state_public(session: SessionDep, state: Any) -> SchemeStatePublic:
+    book, total = crud.covered_loans(session, state)
     return SchemeStatePublic(
         rule_id=state.rule_id,
         covered_loans_fen=state.covered_loans_fen,
+        covered_loans_from_book=state.covered_loans_from_book,
+        covered_loans_book_fen=book,
+        covered_loans_total_fen=total,
         party_balance_fen=dict(state.party_balance_fen),
         headroom_fen=crud.scheme_headroom(session, state),
     )
@@ -196,12 +204,14 @@ def list_claims(
     org: CurrentOrg,
     status_: Annotated[ClaimStatus | None, Query(alias="status")] = None,
     rule_id: str | None = None,
+    loan_id: int | None = None,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ClaimsPage:
-    """Claims the caller filed or pays into, by status."""
+    """Claims the caller filed or pays into, by status, rule family or ipfin loan."""
     total, rows = crud.list_claims(
-        session, org, status=status_.value if status_ else None, rule_id=rule_id, offset=offset, limit=limit
+        session, org, status=status_.value if status_ else None, rule_id=rule_id, offset=offset, limit=limit,
+        loan_id=loan_id,
     )
     return ClaimsPage(count=total, offset=offset, limit=limit, data=[_claim_public(session, r) for r in rows])
 
@@ -223,7 +233,8 @@ def review_claim(session: SessionDep, user: CurrentUser, org: CurrentOrg, claim_
 def approve_claim(
     session: SessionDep, user: CurrentUser, org: CurrentOrg, claim_id: int, body: ClaimDecision | None = None
 ) -> ClaimPublic:
-    """Approve (checker ≠ filer and reviewer): re-checked under the cap lock, payouts booked per party."""
+    """Approve (checker ≠ filer and reviewer, from an organisation that pays into the claim other
+    than the filing one; 403 otherwise): re-checked under the cap lock, payouts booked per party."""
     c = crud.approve_claim(session, user, org, claim_id, body.note if body else None)
     session.commit()
     return _claim_public(session, c)
@@ -245,7 +256,10 @@ def reject_claim(
     "/recoveries", response_model=RecoveryPublic, status_code=status.HTTP_201_CREATED, dependencies=[RecoveryStaff]
 )
 def record_recovery(session: SessionDep, user: CurrentUser, org: CurrentOrg, body: RecoveryCreate) -> RiskRecovery:
-    """Record money recovered after payout; it is shared back to the parties per the rule."""
+    """Record money recovered after payout; it is shared back to the parties per the rule.
+
+    Give the amounts, or ``disposal_id`` of a disposal recorded in the pledge workflow
+    (``POST /loans/{id}/disposals``) for the claim's loan: its proceeds and costs are used, once."""
     rec = crud.record_recovery(session, user, org, body)
     session.commit()
     session.refresh(rec)

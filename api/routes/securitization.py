@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
@@ -32,6 +33,8 @@ from api.models.securitization import (
     RunCreate,
     RunPublic,
     RunQueued,
+    RunsPage,
+    RunSummary,
     StrataPublic,
     StratRowPublic,
 )
@@ -134,24 +137,53 @@ def read_deal(session: SessionDep, org: CurrentOrg, deal_id: int) -> AbsDeal:
 def create_run(session: SessionDep, user: CurrentUser, org: CurrentOrg, deal_id: int, body: RunCreate,
                response: Response) -> Any:
     """Run a deal: deterministic (cash-flow tables, waterfall, tranche analytics per scenario) or Monte Carlo
-    (pool and tranche loss statistics with standard errors). Large Monte Carlo runs return 202 with a job id."""
+    (pool and tranche loss statistics with standard errors). Large runs (Monte Carlo paths × assets × stresses,
+    or assets × scenarios for deterministic runs) return 202 with a job id whose progress is polled at
+    ``/api/v1/jobs/{job_id}``."""
     row = crud.get_deal(session, org, deal_id)
     pool_row = crud.get_pool(session, org, row.pool_id)
     deal = crud.build_deal(row.structure, pool_row)
+    crud.run_pricing(deal, body)  # a bad pricing request is a 422 now, not a failed job later
     if crud.run_is_large(deal, body):
+        # the job row is committed by submit() before this request writes, and the job writes its result onto
+        # the run row only once that row is committed (``stored``), so neither waits on the other's transaction
+        stored = threading.Event()
+        run_ref: dict[str, int] = {}
+
         def work(progress: Callable[[float], None]) -> dict[str, Any]:
-            return crud.compute_run(deal, body, progress)
+            result = crud.compute_run(deal, body, progress)
+            if stored.wait(timeout=120):
+                crud.store_run_result(run_ref["id"], result)
+            return result
 
         job_id, _ = submit("abs_run", work, user)
         run = crud.create_run(session, user, row, body, result=None, job_id=job_id)
         session.commit()
+        run_ref["id"] = run.id  # type: ignore[assignment]
+        stored.set()
         response.status_code = status.HTTP_202_ACCEPTED
-        return RunQueued(run_id=run.id, job_id=job_id)  # type: ignore[arg-type]
+        return RunQueued(run_id=run_ref["id"], job_id=job_id)
     result = crud.compute_run(deal, body)
     run = crud.create_run(session, user, row, body, result=result, job_id=None)
     session.commit()
     session.refresh(run)
     return RunPublic.model_validate(run)
+
+
+@router.get("/deals/{deal_id}/runs", response_model=RunsPage)
+def list_runs(session: SessionDep, org: CurrentOrg, deal_id: int, offset: Annotated[int, Query(ge=0)] = 0,
+              limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> RunsPage:
+    """The deal's runs, oldest first, without their result tables (status of queued runs from their job)."""
+    total, rows = crud.list_runs(session, org, deal_id, offset, limit)
+    data = []
+    for r in rows:
+        item = RunSummary.model_validate(r)
+        if r.job_id:
+            job = session.get(Job, r.job_id)
+            if job is not None:
+                item.status = str(job.status)
+        data.append(item)
+    return RunsPage(count=total, offset=offset, limit=limit, data=data)
 
 
 @router.get("/deals/{deal_id}/runs/{run_id}", response_model=RunPublic)

@@ -3,7 +3,8 @@
 ``POST /valuations`` validates the request (422 naming the field), runs the pure
 ``valuation.engine.value_asset`` in FastAPI's thread pool (sync route: never on the event loop)
 and stores it; runs with more than ``SYNC_MAX_PATHS`` Monte Carlo paths are queued as a
-background job (202 with the job id; progress via ``GET /jobs/{id}``).
+background job (202 with the job id; progress via ``GET /jobs/{id}``) whose Monte Carlo chunks run
+on the Dask scheduler ``IPFIN_DASK_SCHEDULER`` when configured (same seed, same answer).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ Valuer = Depends(require_role(OrgKind.bank, OrgKind.guarantor, user_roles=(UserR
 
 def _public(row: Valuation, *, with_result: bool = True) -> ValuationPublic:
     out = ValuationPublic.model_validate(row)
-    return out if with_result else out.model_copy(update={"result": None})
+    return out if with_result else out.model_copy(update={"result": None, "request": None})
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, dependencies=[Valuer],
@@ -58,11 +59,12 @@ def create_valuation(session: SessionDep, user: CurrentUser, org: CurrentOrg, bo
         session.commit()
         valuation_id = int(row.id)  # type: ignore[arg-type]
         engine = get_engine()
+        dask_address = get_settings().dask_scheduler
         actor = crud.JobActor(int(user.id), int(user.organisation_id))  # type: ignore[arg-type]
 
         def work(progress: Callable[[float], None]) -> dict[str, Any]:
             progress(0.05)
-            return crud.complete_valuation(engine, valuation_id, actor, req, progress)
+            return crud.complete_valuation(engine, valuation_id, actor, req, progress, dask_address)
 
         job_id, _ = submit("valuation", work, user)
         row.job_id = job_id
@@ -88,7 +90,7 @@ def list_valuations(session: SessionDep, org: CurrentOrg, ip_asset_id: int | Non
 
 @router.get("/{valuation_id}", response_model=ValuationPublic)
 def read_valuation(session: SessionDep, org: CurrentOrg, valuation_id: int) -> ValuationPublic:
-    """A stored valuation with its full result (``result`` is null while queued)."""
+    """A stored valuation with its inputs and full result (``result`` is null while queued)."""
     return _public(crud.get_valuation(session, org, valuation_id))
 
 

@@ -250,3 +250,12 @@ def test_a_nan_literal_in_json_is_a_422_not_a_500(client: Any, make_user: Any) -
     r = client.post("/api/v1/loans", content=body, headers={**bank.headers, "content-type": "application/json"})
     assert r.status_code == 422
     assert any(e["loc"][-1] == "amount_cny" for e in r.json()["detail"])
+
+
+def test_out_of_range_numbers_are_422_not_500(client: Any, make_user: Any) -> None:
+    bank = make_user("bank", "officer")
+    assert client.get("/api/v1/loans/99999999999999999999", headers=bank.headers).status_code == 422
+    b = client.post("/api/v1/borrowers", json=borrower_body(), headers=bank.headers).json()
+    a = client.post("/api/v1/ip-assets", json=ip_asset_body(b["id"]), headers=bank.headers).json()
+    r = client.post("/api/v1/loans", json=loan_body(b["id"], [a["id"]], amount_cny="1e30"), headers=bank.headers)
+    assert r.status_code == 422 and "amount_cny" in r.text

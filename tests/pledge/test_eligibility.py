@@ -116,3 +116,18 @@ def test_bad_inputs_name_the_field():
         PledgeRequest(PLEDGOR, loan_maturity=TODAY, check_date=TODAY, max_valuation_age_days=180)
     with pytest.raises(ValueError, match="registered_owners"):
         replace(GOOD, registered_owners=())
+
+
+@pytest.mark.parametrize(("ip_type", "filed", "expiry"), [
+    ("invention_patent", date(2021, 4, 1), date(2041, 4, 1)),  # 专利法 §42: 20 years from filing
+    ("utility_model", date(2021, 4, 1), date(2031, 4, 1)),  # 10 years
+    ("design", date(2021, 5, 31), date(2031, 5, 31)),  # filed before the 2021-06-01 amendment: 10 years
+    ("design", date(2021, 6, 1), date(2036, 6, 1)),  # on or after it: 15 years
+    ("utility_model", date(2020, 2, 29), date(2030, 3, 1)),  # no 29 February in 2030
+    ("trademark", date(2021, 4, 1), None),  # renewable: no statutory end
+    ("invention_patent", None, None),
+])
+def test_statutory_expiry_counts_the_legal_term_from_the_filing_date(ip_type, filed, expiry):
+    from pledge.eligibility import statutory_expiry
+
+    assert statutory_expiry(ip_type, filed) == expiry

@@ -123,3 +123,16 @@ def test_bad_collateral_inputs_name_the_field():
         cv("P1", "patent", "80", M)
     with pytest.raises(ValueError, match="collateral"):
         max_loan(default_policy(), [])
+
+
+def test_overdue_buckets_are_policy_data_and_must_increase():
+    from pledge.monitoring import overdue_bucket
+
+    p = default_policy().model_copy(update={"overdue_bucket_bounds": (15, 45), "npl_after_days": 45})
+    assert [overdue_bucket(d, p.bucket_policy).label for d in (0, 15, 16, 45, 46)] == [
+        "current", "1-15", "16-45", "16-45", "45+"]
+    assert overdue_bucket(46, p.bucket_policy).is_npl and not overdue_bucket(45, p.bucket_policy).is_npl
+    data = default_policy().model_dump(mode="json")
+    for bad in ([45, 15], [0, 30], [], [30, 30]):
+        with pytest.raises(ValidationError, match="overdue_bucket_bounds"):
+            PledgePolicy.model_validate({**data, "overdue_bucket_bounds": bad})

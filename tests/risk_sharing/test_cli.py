@@ -42,3 +42,8 @@ def test_check_reports_bad_rule_files(tmp_path: Path, capsys: pytest.CaptureFixt
     bad.write_text(json.dumps(data), encoding="utf-8")
     assert _run(["risk", "check", str(PRESET_DIR / "chongqing_4222.json"), str(bad)]) == 1
     assert "shares must sum to exactly 100" in capsys.readouterr().err
+
+
+def test_simulate_refuses_an_absurd_loss_with_an_error_not_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run(["risk", "simulate", "--preset", "chongqing_4222", "--loss", "1e30"]) == 2
+    assert "loss_fen: must not exceed" in capsys.readouterr().err

@@ -324,3 +324,13 @@ def test_bad_loan_fields_are_rejected_naming_the_field() -> None:
         loan(sector="Z")
     with pytest.raises(ValueError, match="guarantee_fee_rate"):
         loan(guarantee_fee_rate=Decimal("NaN"))
+
+
+def test_amounts_above_max_fen_are_refused_naming_the_field() -> None:
+    from risk_sharing.engine import MAX_FEN
+
+    assert simulate(CQ, MAX_FEN).loss_fen == MAX_FEN
+    with pytest.raises(ValueError, match="loss_fen: must not exceed"):
+        simulate(CQ, MAX_FEN + 1)
+    with pytest.raises(ValueError, match="outstanding_principal_fen"):
+        claim(outstanding_principal_fen=MAX_FEN + 1)

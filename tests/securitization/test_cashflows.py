@@ -235,3 +235,15 @@ def test_bad_assumptions_are_rejected_naming_the_field(kwargs, field):
         project_bma(args["balance"], _pool_8pct(), 0.08, args["smm"], args["mdr"], args["severity"], 12)
     with pytest.raises(ValueError, match="cpr"):
         cpr_to_smm(1.2)
+
+
+def test_a_tiny_annuity_rate_amortises_like_a_zero_rate_not_nan() -> None:
+    """At r → 0 the level-payment balance tends to straight-line amortisation; 1 + r rounding to 1
+    must not give 0/0 (found by the end-to-end hypothesis test)."""
+    import numpy as np
+
+    from securitization.cashflows import scheduled_balance_factors
+
+    f = scheduled_balance_factors("annuity", 1.175494351e-38, 12, 12)
+    assert np.all(np.isfinite(f))
+    assert np.allclose(f, scheduled_balance_factors("equal_principal", 0.0, 12, 12))

@@ -157,3 +157,28 @@ def test_portfolio_from_pool_uses_scheduled_loan_balances_and_remaining_royaltie
     assert list(pf.horizon_months) == [12, 6] and pf.industry_names == ("C", "I")
     np.testing.assert_allclose(pf.lgd, [0.6, 0.8])
     assert pf.factor_correlation[0, 1] == pytest.approx(0.3)
+
+
+def test_progress_is_reported_per_batch_of_chunks_without_changing_the_losses():
+    pf = homogeneous_portfolio(100, 0.03, 0.2)
+    seen: list[float] = []
+    plain = simulate_pool_losses(pf, 1_000, seed=8, chunk_size=10)
+    tracked = simulate_pool_losses(pf, 1_000, seed=8, chunk_size=10, progress=seen.append)
+    np.testing.assert_array_equal(plain.losses, tracked.losses)
+    assert len(seen) == 20 and seen == sorted(seen) and seen[-1] == 1.0
+
+
+def test_a_capped_guarantor_covers_losses_only_up_to_its_cap_most_senior_first():
+    dist = LossDistribution(np.array([0.0, 30.0, 60.0]), np.zeros(3), 100.0, 0, 3)
+    tr = [("A", 60.0, 1), ("B", 30.0, 2), ("Sub", 10.0, 3)]
+    stats = {s.name: s for s in tranche_loss_stats(dist, tr, {}, guaranteed=("A", "B"), guarantee_cap=15.0)}
+    # path losses: A 0/0/20, B 0/20/30, Sub 0/10/10. Path 2: the 15 of cap goes to B (A needs none);
+    # path 3: A takes the whole cap first (20 − 15 = 5 left to A) and B keeps all 30
+    assert stats["B (before guarantee)"].expected_loss == pytest.approx((0 + 20 / 30 + 1.0) / 3)
+    assert stats["B"].expected_loss == pytest.approx((0 + 5 / 30 + 1.0) / 3) and stats["B"].guaranteed
+    assert stats["A"].expected_loss == pytest.approx((5 / 60) / 3)
+    unlimited = {s.name: s for s in tranche_loss_stats(dist, tr, {}, guaranteed=("B",))}
+    assert unlimited["B"].expected_loss == 0.0 and unlimited["Sub"].expected_loss == pytest.approx(2 / 3)
+    deep = LossDistribution(np.array([95.0]), np.zeros(1), 100.0, 0, 1)
+    s = {x.name: x for x in tranche_loss_stats(deep, tr, {}, guaranteed=("A", "B"), guarantee_cap=40.0)}
+    assert s["A"].expected_loss == pytest.approx(15 / 60) and s["B"].expected_loss == pytest.approx(1.0)

@@ -31,7 +31,9 @@ def _loan(i=1, **kw):
     [({"balance_fen": -1}, "balance_fen"), ({"annual_pd": 1.2}, "annual_pd"), ({"industry": "Z"}, "industry"),
      ({"region": "999999"}, "region"), ({"annual_rate": float("inf")}, "annual_rate"),
      ({"schedule": "balloon"}, "schedule"), ({"age_months": 30}, "age_months"), ({"ip_type": "secret"}, "ip_type"),
-     ({"recovery_rate": -0.1}, "recovery_rate")],
+     ({"recovery_rate": -0.1}, "recovery_rate"), ({"balance_fen": 10**13 + 1}, "balance_fen"),
+     ({"term_months": 601}, "term_months"), ({"recovery_lag_months": 121}, "recovery_lag_months"),
+     ({"term_months": True}, "term_months")],
 )
 def test_invalid_loan_fields_are_rejected_by_name(kw, field):
     with pytest.raises(ValueError, match=field):
@@ -144,3 +146,29 @@ def test_scenario_psa_speeds_follow_loan_age_and_bad_scenarios_name_the_field():
         Scenario("bad", pd_multiplier=-1)
     with pytest.raises(ValueError, match="cdr"):
         Scenario("bad", cdr=1.5)
+
+
+def test_royalty_schedules_longer_than_50_years_are_rejected():
+    with pytest.raises(ValueError, match="schedule_fen: at most 600"):
+        RoyaltyReceivable("R1", "licensee", (100,) * 601, 0.02, 0.2, 6, "C", "440100")
+
+
+def test_projection_in_memory_bounded_batches_equals_the_projection_in_one_batch(monkeypatch):
+    import securitization.projection as projection
+
+    loans = tuple(_loan(i, annual_pd=0.01 * i, term_months=12 + 6 * i, recovery_lag_months=3 + i % 2)
+                  for i in range(1, 8))
+    pool = Pool("p", loans)
+    scens = [Scenario("base"), Scenario("stress", cpr=0.1, pd_multiplier=3.0, advancing=True)]
+    whole = project_pool(pool, scens)
+    monkeypatch.setattr(projection, "BATCH_CELLS", 1)  # one loan per batch
+    batched = project_pool(pool, scens)
+    for name in ("principal", "prepayments", "defaults", "recoveries", "losses", "interest", "balance"):
+        np.testing.assert_allclose(getattr(batched, name), getattr(whole, name), rtol=1e-12, atol=1e-9)
+
+
+def test_a_file_that_is_not_an_xlsx_workbook_is_a_value_error_naming_the_file(tmp_path):
+    p = tmp_path / "tape.xlsx"
+    p.write_bytes(b"this is not a zip archive")
+    with pytest.raises(ValueError, match=r"file: not a readable \.xlsx workbook"):
+        load_loans_xlsx(p)

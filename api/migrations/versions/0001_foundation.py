@@ -178,6 +178,23 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_loan_guarantor_org_id"), ["guarantor_org_id"], unique=False)
         batch_op.create_index("ix_loan_industry_orig", ["industry", "origination_date"], unique=False)
         batch_op.create_index("ix_loan_iptype_orig", ["primary_ip_type", "origination_date"], unique=False)
+        batch_op.create_index(
+            "ix_loan_stats",
+            [
+                "origination_date",
+                "status",
+                "province_code",
+                "region_code",
+                "industry",
+                "primary_ip_type",
+                "bank_org_id",
+                "borrower_id",
+                "amount_fen",
+                "outstanding_fen",
+                "days_past_due",
+            ],
+            unique=False,
+        )
         batch_op.create_index("ix_loan_orig_province", ["origination_date", "province_code"], unique=False)
         batch_op.create_index("ix_loan_status_orig", ["status", "origination_date"], unique=False)
 
@@ -269,6 +286,7 @@ def downgrade() -> None:
     with op.batch_alter_table("loan", schema=None) as batch_op:
         batch_op.drop_index("ix_loan_status_orig")
         batch_op.drop_index("ix_loan_orig_province")
+        batch_op.drop_index("ix_loan_stats")
         batch_op.drop_index("ix_loan_iptype_orig")
         batch_op.drop_index("ix_loan_industry_orig")
         batch_op.drop_index(batch_op.f("ix_loan_guarantor_org_id"))

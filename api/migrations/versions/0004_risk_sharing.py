@@ -23,6 +23,7 @@ def upgrade() -> None:
     sa.Column('rule_id', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
     sa.Column('lock_counter', sa.BigInteger(), nullable=False),
     sa.Column('covered_loans_fen', sa.BigInteger(), nullable=True),
+    sa.Column('covered_loans_from_book', sa.Boolean(), nullable=False),
     sa.Column('party_balance_fen', sa.JSON(), nullable=False),
     sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('rule_id')
@@ -112,6 +113,7 @@ def upgrade() -> None:
     op.create_table('risk_recovery',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('claim_id', sa.Integer(), nullable=False),
+    sa.Column('disposal_id', sa.Integer(), nullable=True),
     sa.Column('received_on', sa.Date(), nullable=False),
     sa.Column('method', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('gross_fen', sa.BigInteger(), nullable=False),
@@ -123,7 +125,8 @@ def upgrade() -> None:
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['claim_id'], ['risk_claim.id'], ),
     sa.ForeignKeyConstraint(['recorded_by_user_id'], ['app_user.id'], ),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('disposal_id')
     )
     with op.batch_alter_table('risk_recovery', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_risk_recovery_claim_id'), ['claim_id'], unique=False)

@@ -1,0 +1,160 @@
+"""Small layout helpers shared by the pages: KPI cards, tables with CSV/Excel export, empty states.
+
+A table is described by columns ``(header, kind)`` and rows of raw values; ``kind`` says how
+to show a value (``fen`` in 万元/亿元 or CNY millions, ``int``, ``pct``, ``date``, ``text``)
+and how to export it (``fen`` exported as exact CNY with two decimals).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from dash import dcc, html
+
+from dashboard.i18n import amount_unit, cny_exact, fmt_amount, fmt_count, fmt_date, fmt_pct, in_unit, t
+
+Column = tuple[str, str]  # (header, kind)
+
+CARD_STYLE = {
+    "border": "1px solid #dde3ea", "borderRadius": "8px", "padding": "12px 16px", "minWidth": "170px",
+    "background": "#fafcff", "flex": "1",
+}
+ROW_STYLE = {"display": "flex", "gap": "12px", "flexWrap": "wrap", "marginBottom": "16px"}
+
+
+def kpi_card(card_id: str, label: str, value_text: str, raw_value: Any, change_text: str | None = None) -> html.Div:
+    """A KPI card; ``data-value`` holds the exact figure (fen or count) for tests and screen readers."""
+    children: list[Any] = [
+        html.Div(label, style={"color": "#556", "fontSize": "13px"}),
+        html.Div(value_text, className="kpi-value", style={"fontSize": "22px", "fontWeight": "600"}),
+    ]
+    if change_text is not None:
+        children.append(html.Div(change_text, className="kpi-change", style={"fontSize": "12px", "color": "#667"}))
+    attrs: dict[str, Any] = {"data-value": str(raw_value)}
+    return html.Div(children, id=card_id, className="kpi", style=CARD_STYLE, **attrs)
+
+
+def display_value(value: Any, kind: str, lang: str) -> str:
+    if value is None:
+        return "—"
+    if kind == "fen":
+        return fmt_amount(int(value), lang)
+    if kind == "int":
+        return fmt_count(int(value))
+    if kind == "pct":
+        return fmt_pct(float(value))
+    if kind == "date":
+        return fmt_date(value if isinstance(value, date) else date.fromisoformat(str(value)))
+    return str(value)
+
+
+def export_value(value: Any, kind: str) -> Any:
+    if value is None:
+        return None
+    if kind == "fen":
+        return Decimal(cny_exact(int(value)))  # exact CNY; CSV shows '28000000.50', Excel a number
+    if kind == "date":
+        return value.isoformat() if isinstance(value, date) else str(value)
+    return value
+
+
+def export_headers(columns: Sequence[Column]) -> list[str]:
+    return [f"{h} (CNY)" if k == "fen" else h for h, k in columns]
+
+
+def export_rows(columns: Sequence[Column], rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
+    return [[export_value(v, k) for v, (_, k) in zip(r, columns, strict=True)] for r in rows]
+
+
+def data_table(
+    table_id: str, columns: Sequence[Column], rows: Sequence[Sequence[Any]], lang: str, max_rows: int = 100
+) -> html.Div:
+    """An HTML table (first ``max_rows`` rows shown; exports always contain every row).
+
+    Money columns use one unit per column (chosen from the column's largest value), named in
+    the header, so figures in a column compare at a glance.
+    """
+    if not rows:
+        return html.Div(t("no_data", lang), className="empty-state", id=table_id)
+    units: list[tuple[int, str] | None] = [
+        amount_unit(max(abs(int(r[i] or 0)) for r in rows), lang) if k == "fen" else None
+        for i, (_, k) in enumerate(columns)
+    ]
+
+    def cell(v: Any, kind: str, unit: tuple[int, str] | None) -> str:
+        if kind == "fen" and unit is not None and v is not None:
+            return f"{in_unit(int(v), unit[0]):,.2f}"
+        return display_value(v, kind, lang)
+
+    def align(kind: str) -> dict[str, str]:
+        return {"textAlign": "left" if kind in ("text", "date") else "right", "padding": "2px 8px"}
+
+    head = html.Thead(
+        html.Tr(
+            [html.Th(f"{h} ({u[1]})" if u else h, style=align(k)) for (h, k), u in zip(columns, units, strict=True)]
+        )
+    )
+    body = html.Tbody(
+        [
+            html.Tr([html.Td(cell(v, k, u), style=align(k)) for v, (_, k), u in zip(r, columns, units, strict=True)])
+            for r in rows[:max_rows]
+        ]
+    )
+    attrs: dict[str, Any] = {"data-rows": str(len(rows))}
+    return html.Div(
+        html.Table([head, body], style={"borderCollapse": "collapse", "width": "100%", "fontSize": "13px"}),
+        id=table_id, className="data-table", **attrs,
+        style={"maxHeight": "360px", "overflowY": "auto"},
+    )
+
+
+def export_buttons(page: str, table: str, lang: str) -> html.Div:
+    """CSV and Excel buttons wired to the page's pattern-matching export callback."""
+    style = {"marginRight": "6px", "fontSize": "12px"}
+    return html.Div(
+        [
+            html.Button(
+                t(f"export_{fmt}", lang), id={"type": f"{page}-export", "table": table, "fmt": fmt}, style=style
+            )
+            for fmt in ("csv", "xlsx")
+        ],
+        style={"margin": "4px 0"},
+    )
+
+
+def section(title: str, *children: Any, section_id: str | None = None) -> html.Section:
+    kw: dict[str, Any] = {"id": section_id} if section_id else {}
+    return html.Section(
+        [html.H3(title, style={"fontSize": "16px", "margin": "18px 0 6px"}), *children],
+        style={"marginBottom": "12px"}, **kw,
+    )
+
+
+def empty_state(message: str, element_id: str | None = None) -> html.Div:
+    kw: dict[str, Any] = {"id": element_id} if element_id else {}
+    return html.Div(
+        message, className="empty-state",
+        style={"padding": "24px", "color": "#667", "border": "1px dashed #ccd", "borderRadius": "8px"}, **kw,
+    )
+
+
+def graph(graph_id: str, figure: Any = None) -> dcc.Graph:
+    return dcc.Graph(id=graph_id, figure=figure or {}, config={"displaylogo": False})
+
+
+def page_guard(page: str, prefix: str = "/dashboard/") -> tuple[Any, str, Any]:
+    """(viewer, lang, blocker): ``blocker`` is a redirect to the login page or a 'not allowed'
+    notice to return instead of the page, or None when the viewer may see ``page``."""
+    from dashboard import data
+
+    viewer = data.current_viewer()
+    lang = data.current_lang()
+    if viewer is None:
+        target = prefix + ("" if page == "overview" else page)
+        return None, lang, dcc.Location(id="login-redirect", href=f"{prefix}login?next={target}", refresh=True)
+    if not viewer.may_see(page):
+        return viewer, lang, empty_state(t("not_allowed", lang), element_id="not-allowed")
+    return viewer, lang, None

@@ -1,0 +1,84 @@
+"""GET /api/v1/stats/*: the bureau figures as exact integer fen, scoped like the dashboard."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.dashboard.book import make_book
+
+YEAR = "date_from=2025-01-01&date_to=2025-12-31"
+
+
+@pytest.fixture
+def bank_user(engine: Any, make_user: Any) -> Any:
+    actor = make_user("bank", role="viewer")
+    make_book(engine, actor.org)
+    return actor
+
+
+def test_overview_returns_exact_fen_and_the_previous_year(client: Any, bank_user: Any) -> None:
+    r = client.get(f"/api/v1/stats/overview?{YEAR}", headers=bank_user.headers)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    cur, prev = body["current"], body["previous"]
+    assert (cur["loan_count"], cur["amount_fen"], cur["enterprise_count"]) == (4, 4_800_000_050, 3)
+    assert (cur["npl_outstanding_fen"], cur["live_outstanding_fen"]) == (2_000_000_050, 2_400_000_050)
+    assert body["previous_filter"]["date_from"] == "2024-01-01"
+    assert (prev["loan_count"], prev["amount_fen"]) == (2, 400_000_000)
+    assert body["change"]["loan_count"] == pytest.approx(1.0)
+    assert body["compensation_by_party"] == []  # the risk-sharing ledger exists but has no claims on these loans
+
+
+def test_overview_inclusive_threshold_20m(client: Any, bank_user: Any) -> None:
+    r = client.get(f"/api/v1/stats/overview?{YEAR}&inclusive_threshold_cny=20000000", headers=bank_user.headers)
+    assert r.json()["current"]["inclusive_count"] == 4
+
+
+def test_overview_filters_by_province_industry_and_ip_type(client: Any, bank_user: Any) -> None:
+    h = bank_user.headers
+    assert client.get(f"/api/v1/stats/overview?{YEAR}&province_code=330000", headers=h).json()["current"][
+        "amount_fen"] == 2_000_000_000
+    assert client.get(f"/api/v1/stats/overview?{YEAR}&industry=C", headers=h).json()["current"][
+        "amount_fen"] == 1_300_000_050
+    assert client.get(f"/api/v1/stats/overview?{YEAR}&ip_type=trademark", headers=h).json()["current"][
+        "loan_count"] == 1
+
+
+def test_breakdown_and_timeseries(client: Any, bank_user: Any) -> None:
+    h = bank_user.headers
+    b = client.get(f"/api/v1/stats/breakdown?by=city&province_code=330000&{YEAR}", headers=h).json()
+    assert [(d["key"], d["amount_fen"]) for d in b["data"]] == [("330200", 1_500_000_000), ("330100", 500_000_000)]
+    ts = client.get(f"/api/v1/stats/timeseries?granularity=quarter&{YEAR}", headers=h).json()
+    assert [d["amount_fen"] for d in ts["data"]] == [2_800_000_050, 2_000_000_000, 0, 0]
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("date_from=2025-02-01&date_to=2025-01-01", "date_from"),
+        ("province_code=330100", "province_code"),
+        ("industry=Z", "industry"),
+        ("ip_type=plant", "ip_type"),
+        ("inclusive_threshold_cny=0", "inclusive_threshold_cny"),
+    ],
+)
+def test_bad_filter_is_422_naming_the_field(client: Any, bank_user: Any, query: str, field: str) -> None:
+    r = client.get(f"/api/v1/stats/overview?{query}", headers=bank_user.headers)
+    assert r.status_code == 422, r.text
+    assert field in r.text
+
+
+def test_bad_breakdown_dimension_is_422(client: Any, bank_user: Any) -> None:
+    assert client.get("/api/v1/stats/breakdown?by=colour", headers=bank_user.headers).status_code == 422
+
+
+def test_stats_need_authentication(client: Any) -> None:
+    assert client.get("/api/v1/stats/overview", headers={"Authorization": "Bearer nope"}).status_code == 401
+
+
+def test_another_bank_gets_zeros_for_this_bank(client: Any, bank_user: Any, make_user: Any) -> None:
+    other = make_user("bank")
+    r = client.get(f"/api/v1/stats/overview?{YEAR}&bank_org_id={bank_user.org.id}", headers=other.headers)
+    assert r.json()["current"]["loan_count"] == 0

@@ -1,0 +1,429 @@
+"""End-to-end: the real server (uvicorn, migrated SQLite, 3,000 demo loans) in headless Chromium.
+
+Logs in through the login page as each kind of organisation, opens every page, changes
+filters, drills down province → city → loans, and checks that graphs have the expected
+number of points and that KPI figures equal ``GET /api/v1/stats/overview`` for the same
+filter. Screenshots of every page go to ``tests/artifacts/`` (git-ignored, kept by CI).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.filterwarnings("ignore::DeprecationWarning:selenium.*")]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+PASSWORD = "ipfin-demo-2026"  # api.demo.DEMO_PASSWORD
+YEAR = {"date_from": "2025-01-01", "date_to": "2025-12-31"}  # the dashboard's default: the data's last year
+
+SERVER_SCRIPT = """
+import sys, uvicorn
+from api.core.db import get_engine, upgrade
+from api.demo import generate
+from api.main import create_app
+upgrade(get_engine())
+generate(get_engine(), 3000)
+uvicorn.run(create_app(migrate=False), host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+"""
+
+
+def _require_chromium() -> None:
+    if CHROMIUM.exists() and CHROMEDRIVER.exists():
+        return
+    reason = f"headless Chromium needs {CHROMIUM} and {CHROMEDRIVER} (Debian packages chromium, chromium-driver)"
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}: missing in CI")
+    pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait(predicate: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except Exception as exc:  # element not there yet, stale, JS not ready
+            last = exc
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}" + (f" (last error: {last})" if last else ""))
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    _require_chromium()
+    db = tmp_path_factory.mktemp("browser") / "ipfin.db"
+    port = _free_port()
+    env = {
+        **os.environ,
+        "IPFIN_DATABASE_URL": f"sqlite:///{db}",
+        "IPFIN_SECRET_KEY": "browser-test-secret-key-0123456789",
+        "IPFIN_DEMO_MODE": "false",
+    }
+    root = Path(__file__).resolve().parents[2]
+    log = tmp_path_factory.mktemp("browser-log") / "server.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-c", SERVER_SCRIPT, str(port)], cwd=root, env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"the server exited with {proc.returncode}: {log.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"{base}/api/v1/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the server did not answer within 90 s: {log.read_text()[-3000:]}")
+            time.sleep(0.3)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser(server: str) -> Iterator[Any]:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--window-size=1400,2400"):
+        opts.add_argument(arg)
+    profile = tempfile.mkdtemp(prefix="ipfin-chromium-")
+    opts.add_argument(f"--user-data-dir={profile}")
+    opts.binary_location = str(CHROMIUM)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=opts)
+    driver.set_page_load_timeout(30)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+# ------------------------------------------------------------------ helpers
+
+
+_TOKENS: dict[tuple[str, str], str] = {}
+
+
+def _token(base: str, user: str) -> str:
+    """A bearer token from the password flow (one per user and server: argon2 is slow on purpose)."""
+    if (base, user) not in _TOKENS:
+        form = urllib.parse.urlencode({"username": user, "password": PASSWORD}).encode()
+        with urllib.request.urlopen(urllib.request.Request(f"{base}/api/v1/auth/token", data=form), timeout=10) as r:
+            _TOKENS[(base, user)] = str(json.load(r)["access_token"])
+    return _TOKENS[(base, user)]
+
+
+def api_get(base: str, user: str, path: str, **params: Any) -> Any:
+    """The API's answer for ``user`` (bearer token from the password flow)."""
+    query = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
+    headers = {"Authorization": f"Bearer {_token(base, user)}"}
+    with urllib.request.urlopen(urllib.request.Request(f"{base}/api/v1{path}?{query}", headers=headers),
+                                timeout=30) as r:
+        return json.load(r)
+
+
+def api_post(base: str, user: str, path: str, body: dict[str, Any]) -> Any:
+    headers = {"Authorization": f"Bearer {_token(base, user)}", "Content-Type": "application/json"}
+    req = urllib.request.Request(f"{base}/api/v1{path}", data=json.dumps(body).encode(), headers=headers)
+    with urllib.request.urlopen(req, timeout=60) as r:
+        return json.load(r)
+
+
+def login(driver: Any, base: str, user: str, lang: str = "zh") -> None:
+    from selenium.webdriver.common.by import By
+
+    driver.delete_all_cookies()
+    driver.get(f"{base}/dashboard/lang/{lang}")
+    driver.get(f"{base}/dashboard/login")
+    _wait(lambda: driver.find_element(By.ID, "login-username"), what="the login form")
+    driver.find_element(By.ID, "login-username").send_keys(user)
+    driver.find_element(By.ID, "login-password").send_keys(PASSWORD)
+    driver.find_element(By.ID, "login-submit").click()
+    _wait(lambda: driver.find_element(By.ID, "signed-in-as"), what="the signed-in header")
+
+
+def kpi(driver: Any, card_id: str) -> str:
+    from selenium.webdriver.common.by import By
+
+    return str(driver.find_element(By.ID, card_id).get_attribute("data-value"))
+
+
+def points(driver: Any, graph_id: str, trace: int = 0) -> int:
+    """Number of points plotted in a trace of a dcc.Graph, read from Plotly's own data."""
+    n = driver.execute_script(
+        "const g = document.querySelector(arguments[0] + ' .js-plotly-plot');"
+        "if (!g || !g.data || !g.data[arguments[1]]) return -1;"
+        "const t = g.data[arguments[1]]; return (t.x || t.values || []).length;",
+        f"#{graph_id}", trace,
+    )
+    return int(n)
+
+
+def choose(driver: Any, dropdown_id: str, value: str) -> None:
+    """Pick an option of a Dash 4 dropdown by its value."""
+    from selenium.webdriver.common.by import By
+
+    driver.find_element(By.ID, dropdown_id).click()
+    option = _wait(lambda: driver.find_element(By.CSS_SELECTOR, f"[role=option] input[value='{value}']"),
+                   what=f"option {value} of {dropdown_id}")
+    option.find_element(By.XPATH, "./ancestor::*[@role='option']").click()
+
+
+def click_bar(driver: Any, graph_id: str, index: int) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    bars = driver.find_elements(By.CSS_SELECTOR, f"#{graph_id} .bars .point path")
+    ActionChains(driver).move_to_element(bars[index]).click().perform()
+
+
+def assert_kpis_equal_api(driver: Any, overview: dict[str, Any]) -> None:
+    cur = overview["current"]
+    expected = {
+        "kpi-amount": str(cur["amount_fen"]),
+        "kpi-loans": str(cur["loan_count"]),
+        "kpi-enterprises": str(cur["enterprise_count"]),
+        "kpi-inclusive": f"{cur['inclusive_count']}/{cur['loan_count']}",
+        "kpi-npl": f"{cur['npl_outstanding_fen']}/{cur['live_outstanding_fen']}",
+    }
+    _wait(lambda: all(kpi(driver, k) == v for k, v in expected.items()), what=f"KPIs {expected}")
+
+
+def shot(driver: Any, name: str) -> None:
+    driver.save_screenshot(str(ARTIFACTS / f"dashboard-{name}.png"))
+
+
+# ------------------------------------------------------------------ tests
+
+
+def test_pages_need_a_session_and_a_wrong_password_is_refused(server: str, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.delete_all_cookies()
+    browser.get(f"{server}/dashboard/bank")
+    _wait(lambda: "/dashboard/login?next=/dashboard/bank" in browser.current_url, what="redirect to login")
+    browser.find_element(By.ID, "login-username").send_keys("bureau@ipfin.demo")
+    browser.find_element(By.ID, "login-password").send_keys("wrong password!")
+    browser.find_element(By.ID, "login-submit").click()
+    _wait(lambda: browser.find_element(By.ID, "login-error"), what="the login error")
+    shot(browser, "login-error")
+    cookies = {c["name"]: c for c in browser.get_cookies()}
+    assert "ipfin_session" not in cookies
+
+
+def test_bureau_overview_matches_the_api_and_follows_filters(server: str, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    user = "bureau@ipfin.demo"
+    login(browser, server, user)
+    cookie = {c["name"]: c for c in browser.get_cookies()}["ipfin_session"]
+    assert cookie["httpOnly"] is True
+    assert_kpis_equal_api(browser, api_get(server, user, "/stats/overview", **YEAR))
+    provinces = api_get(server, user, "/stats/breakdown", by="province", **YEAR)["data"]
+    _wait(lambda: points(browser, "ov-timeseries") == 12, what="12 monthly bars")
+    assert points(browser, "ov-timeseries", 1) == 12  # the loan-count line
+    _wait(lambda: points(browser, "ov-province-graph") == len(provinces), what="one bar per province")
+    assert points(browser, "ov-iptype-graph") == len(api_get(server, user, "/stats/breakdown", by="ip_type",
+                                                             **YEAR)["data"])
+    shot(browser, "overview-zh")
+
+    # a filter: industry C (manufacturing) → every KPI equals the API's figure for industry=C
+    choose(browser, "ov-industry", "C")
+    assert_kpis_equal_api(browser, api_get(server, user, "/stats/overview", industry="C", **YEAR))
+    # quarterly series: 4 points, each equal to the API's quarter totals
+    browser.find_element(By.CSS_SELECTOR, "#ov-granularity input[value='quarter']").click()
+    _wait(lambda: points(browser, "ov-timeseries") == 4, what="4 quarterly bars")
+    ts = api_get(server, user, "/stats/timeseries", granularity="quarter", industry="C", **YEAR)["data"]
+    counts = browser.execute_script("return document.querySelector('#ov-timeseries .js-plotly-plot').data[1].y")
+    assert list(counts) == [p["loan_count"] for p in ts]
+
+    # drill down: click the largest province → its cities; click a city → its loans
+    top = api_get(server, user, "/stats/breakdown", by="province", industry="C", **YEAR)["data"][0]
+    click_bar(browser, "ov-province-graph", -1)  # plotly draws the largest bar last (on top)
+    cities = api_get(server, user, "/stats/breakdown", by="city", province_code=top["key"], industry="C",
+                     **YEAR)["data"]
+    _wait(lambda: points(browser, "ov-city-graph") == len(cities), what="one bar per city")
+    assert_kpis_equal_api(browser, api_get(server, user, "/stats/overview", province_code=top["key"],
+                                           industry="C", **YEAR))
+    click_bar(browser, "ov-city-graph", -1)
+    rows = _wait(lambda: browser.find_element(By.ID, "ov-table-loans").get_attribute("data-rows"),
+                 what="the loans of the city")
+    assert int(rows) == cities[0]["loan_count"]
+    shot(browser, "overview-drilldown")
+
+
+def test_english_shows_cny_millions(server: str, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    user = "bureau@ipfin.demo"
+    login(browser, server, user, lang="en")
+    overview = api_get(server, user, "/stats/overview", **YEAR)
+    assert_kpis_equal_api(browser, overview)
+    text = browser.find_element(By.ID, "kpi-amount").text
+    from dashboard.i18n import fmt_amount
+
+    assert "Financing amount" in text and fmt_amount(overview["current"]["amount_fen"], "en") in text
+    shot(browser, "overview-en")
+
+
+def test_regional_bureau_sees_its_own_province_only(server: str, browser: Any) -> None:
+    user = "bureau-cq@ipfin.demo"
+    login(browser, server, user, lang="en")
+    overview = api_get(server, user, "/stats/overview", **YEAR)
+    assert_kpis_equal_api(browser, overview)
+    national = api_get(server, "bureau@ipfin.demo", "/stats/overview", province_code="500000", **YEAR)
+    assert overview["current"] == national["current"]
+    _wait(lambda: points(browser, "ov-province-graph") == 1, what="a single province bar")
+    shot(browser, "overview-chongqing")
+
+
+def test_bank_collateral_page(server: str, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    user = "officer@bank.ipfin.demo"
+    login(browser, server, user, lang="en")
+    browser.get(f"{server}/dashboard/bank")
+    _wait(lambda: kpi(browser, "bk-kpi-loans") not in ("", "None"), what="bank KPIs")
+    assert points(browser, "bk-value-graph") == 7 and points(browser, "bk-ltv-graph") == 7
+    assert points(browser, "bk-dpd-graph") == 7
+    live = api_get(server, user, "/loans", status="active", limit=1)["count"]
+    assert int(kpi(browser, "bk-kpi-loans")) >= live  # active plus overdue / default / in claim / in disposal
+    browser.find_element(By.CSS_SELECTOR, "#bk-ltv-limit input[value='50']").click()
+    _wait(lambda: browser.find_element(By.ID, "bk-table-alerts"), what="the alerts table")
+    shot(browser, "bank")
+    # the language switch returns to the page being viewed
+    browser.find_element(By.ID, "lang-zh").click()
+    _wait(lambda: browser.current_url.endswith("/dashboard/bank")
+          and browser.find_element(By.CSS_SELECTOR, "#bank-page h2").text == "银行质押品", what="the page in zh-CN")
+    # a bank user may not open the guarantor page
+    browser.get(f"{server}/dashboard/guarantor")
+    _wait(lambda: browser.find_element(By.ID, "not-allowed"), what="the not-allowed notice")
+
+
+def test_guarantor_page(server: str, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    login(browser, server, "officer@guarantor.ipfin.demo", lang="en")
+    browser.get(f"{server}/dashboard/guarantor")
+    found = _wait(lambda: browser.find_element(By.CSS_SELECTOR, "#gu-table-status, #gu-not-available"),
+                  what="claims or the empty state")
+    if found.get_attribute("id") == "gu-table-status":  # demo risk-sharing data present: one bar per status
+        statuses = int(found.get_attribute("data-rows"))
+        _wait(lambda: points(browser, "gu-status-graph") == statuses, what="one bar per claim status")
+    shot(browser, "guarantor")
+
+
+def test_abs_page_shows_strata_cash_flows_and_losses_of_stored_runs(server: str, browser: Any) -> None:
+    """A deterministic and a small Monte Carlo run are made through the API first; the page then
+    shows one cash-flow trace per paid tranche and one loss-quantile trace per stress."""
+    from selenium.webdriver.common.by import By
+
+    user = "officer@bank.ipfin.demo"
+    pools = api_get(server, user, "/pools", limit=100)["data"]
+    deals = api_get(server, user, "/deals", limit=100)["data"]
+    assert pools and deals, "the demo data has ABS pools and deals"
+    newest = max(p["id"] for p in pools)  # the page selects the newest pool first
+    deal = next((d for d in deals if d["pool_id"] == newest), None)
+    assert deal is not None, "the demo data has a deal on the bank's pool"
+    det = api_post(server, user, f"/deals/{deal['id']}/runs", {"mode": "deterministic"})
+    api_post(server, user, f"/deals/{deal['id']}/runs",
+             {"mode": "monte_carlo", "n_paths": 200, "seed": 7, "stresses": ["base", "severe"]})
+    periods = det["result"]["scenarios"][0]["periods"]
+    paid = {k for p in periods for k, v in {**p["interest_paid_fen"], **p["principal_paid_fen"]}.items() if v}
+    strata = api_get(server, user, f"/pools/{newest}/strata", by="industry")["rows"]
+    login(browser, server, user, lang="en")
+    browser.get(f"{server}/dashboard/abs")
+    _wait(lambda: browser.find_element(By.ID, "ab-table-pools"), what="the pools table")
+    _wait(lambda: points(browser, "ab-strata-graph") == len(strata), what="one bar per stratum")
+    _wait(lambda: browser.execute_script(
+        "return document.querySelector('#ab-cashflow-graph .js-plotly-plot').data.length") == len(paid),
+        what="one cash-flow trace per paid tranche")
+    _wait(lambda: browser.execute_script(
+        "return document.querySelector('#ab-loss-graph .js-plotly-plot').data.length") == 2,
+        what="loss quantiles for the two stresses")
+    shot(browser, "abs")
+
+
+def test_bank_page_valuation_report_has_the_stored_distribution_and_tornado(server: str, browser: Any) -> None:
+    """The admin sees every bank's valuations; the newest report's histogram has one bar per
+    stored bin and its tornado one bar pair per input, as in GET /api/v1/valuations/{id}."""
+    user = "admin@ipfin.demo"
+    vals = api_get(server, user, "/valuations", limit=1000)["data"]
+    done = [v for v in vals if v["status"] == "succeeded"]
+    assert done, "the demo data has completed valuations"
+    newest = max(done, key=lambda v: (v["valuation_date"], v["id"]))
+    result = api_get(server, user, f"/valuations/{newest['id']}")["result"]
+    login(browser, server, user, lang="en")
+    browser.get(f"{server}/dashboard/bank")
+    bins = len(result["monte_carlo"]["histogram_counts"]) if result.get("monte_carlo") else 0
+    if bins:
+        _wait(lambda: points(browser, "bk-valuation-distribution") == bins, what="one bar per stored bin")
+    _wait(lambda: points(browser, "bk-valuation-tornado") == len(result["tornado"]), what="one bar per input")
+    shot(browser, "bank-valuation-report")
+
+
+def test_province_table_exports_to_csv_and_excel_with_the_api_totals(
+    server: str, browser: Any, tmp_path: Path
+) -> None:
+    from decimal import Decimal
+
+    from openpyxl import load_workbook
+    from selenium.webdriver.common.by import By
+
+    user = "bureau@ipfin.demo"
+    provinces = api_get(server, user, "/stats/breakdown", by="province", **YEAR)["data"]
+    login(browser, server, user, lang="en")
+    browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
+    _wait(lambda: browser.find_element(By.ID, "ov-table-province"), what="the province table")
+    files = {}
+    for fmt in ("csv", "xlsx"):  # one at a time: both write the same dcc.Download
+        button = browser.find_element(
+            By.XPATH, f"//button[contains(@id, '\"table\":\"province\"') and contains(@id, '\"fmt\":\"{fmt}\"')]")
+        browser.execute_script("arguments[0].scrollIntoView(); arguments[0].click();", button)
+        files[fmt] = _wait(lambda fmt=fmt: next(iter(tmp_path.glob(f"*.{fmt}")), None), timeout=40,
+                           what=f"the {fmt} download")
+    csv_file, xlsx_file = files["csv"], files["xlsx"]
+    import csv as csv_mod
+
+    lines = list(csv_mod.reader(csv_file.read_text(encoding="utf-8-sig").splitlines()))
+    assert lines[0] == ["Province", "code", "Loans", "Financing amount (CNY)", "Outstanding (CNY)"]
+    assert [r[1] for r in lines[1:]] == [p["key"] for p in provinces]
+    assert [Decimal(r[3]) for r in lines[1:]] == [Decimal(p["amount_fen"]) / 100 for p in provinces]
+    _wait(lambda: xlsx_file.stat().st_size > 0 and not list(tmp_path.glob("*.crdownload")), what="the xlsx file")
+    ws = load_workbook(xlsx_file).active
+    assert ws.max_row == len(provinces) + 1
