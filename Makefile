@@ -33,7 +33,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/demo_data.py
-	@for f in bench/valuation.py bench/securitization.py; do [ -f $$f ] && $(BIN)/python $$f || true; done
+	$(BIN)/python bench/valuation.py
+	$(BIN)/python bench/securitization.py
+	$(BIN)/python bench/dashboard.py --loans 1000000
 
 demo-data: $(STAMP)
 	$(BIN)/ipfin demo-data --reset
