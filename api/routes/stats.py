@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from api import stats
@@ -74,15 +74,16 @@ def _unprocessable(exc: ValueError) -> HTTPException:
     )
 
 
-def _filter(
-    date_from: date | None,
-    date_to: date | None,
-    province_code: str | None,
-    region_code: str | None,
-    industry: str | None,
-    ip_type: IPType | None,
-    bank_org_id: int | None,
+def loan_filter(
+    date_from: date | None = None,
+    date_to: date | None = None,
+    province_code: RegionCode | None = None,
+    region_code: RegionCode | None = None,
+    industry: IndustrySection | None = None,
+    ip_type: IPType | None = None,
+    bank_org_id: int | None = None,
 ) -> stats.LoanFilter:
+    """The loan filter from the query string (a bad combination is a 422 naming the field)."""
     try:
         return stats.LoanFilter(
             date_from=date_from, date_to=date_to, province_code=province_code, region_code=region_code,
@@ -92,21 +93,17 @@ def _filter(
         raise _unprocessable(exc) from exc
 
 
+FilterDep = Annotated[stats.LoanFilter, Depends(loan_filter)]
+
+
 @router.get("/overview", response_model=OverviewOut)
 def get_overview(
     session: SessionDep,
     org: CurrentOrg,
-    date_from: date | None = None,
-    date_to: date | None = None,
-    province_code: RegionCode | None = None,
-    region_code: RegionCode | None = None,
-    industry: IndustrySection | None = None,
-    ip_type: IPType | None = None,
-    bank_org_id: int | None = None,
+    flt: FilterDep,
     inclusive_threshold_cny: Annotated[int, Query(gt=0, le=10**12)] = 10_000_000,
 ) -> OverviewOut:
     """Financing amount, loans, enterprises, inclusive share and NPL ratio, with the previous period."""
-    flt = _filter(date_from, date_to, province_code, region_code, industry, ip_type, bank_org_id)
     conn = session.connection()
     cur, prev = stats.overview_with_previous(conn, org, flt, inclusive_threshold_cny)
     prev_flt = flt.previous()
@@ -126,17 +123,10 @@ def get_overview(
 def get_breakdown(
     session: SessionDep,
     org: CurrentOrg,
+    flt: FilterDep,
     by: Literal["province", "city", "industry", "ip_type", "bank", "status"] = "province",
-    date_from: date | None = None,
-    date_to: date | None = None,
-    province_code: RegionCode | None = None,
-    region_code: RegionCode | None = None,
-    industry: IndustrySection | None = None,
-    ip_type: IPType | None = None,
-    bank_org_id: int | None = None,
 ) -> BreakdownOut:
     """Loans, principal and outstanding (fen) grouped by province, city, industry, IP type, bank or status."""
-    flt = _filter(date_from, date_to, province_code, region_code, industry, ip_type, bank_org_id)
     rows = stats.breakdown(session.connection(), org, flt, by)
     return BreakdownOut(by=by, filter=flt.as_dict(), data=[r.__dict__ for r in rows])
 
@@ -145,16 +135,9 @@ def get_breakdown(
 def get_timeseries(
     session: SessionDep,
     org: CurrentOrg,
+    flt: FilterDep,
     granularity: Literal["month", "quarter", "year"] = "month",
-    date_from: date | None = None,
-    date_to: date | None = None,
-    province_code: RegionCode | None = None,
-    region_code: RegionCode | None = None,
-    industry: IndustrySection | None = None,
-    ip_type: IPType | None = None,
-    bank_org_id: int | None = None,
 ) -> TimeseriesOut:
     """Financing per month, quarter or year (zeros filled over the requested period)."""
-    flt = _filter(date_from, date_to, province_code, region_code, industry, ip_type, bank_org_id)
     rows = stats.timeseries(session.connection(), org, flt, granularity)
     return TimeseriesOut(granularity=granularity, filter=flt.as_dict(), data=[r.__dict__ for r in rows])

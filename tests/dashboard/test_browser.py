@@ -125,6 +125,7 @@ def browser(server: str) -> Iterator[Any]:
     opts.add_argument(f"--user-data-dir={profile}")
     opts.binary_location = str(CHROMIUM)
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=opts)
+    driver.implicitly_wait(10)  # Dash renders client-side: let find_element wait for it
     driver.set_page_load_timeout(30)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     try:
@@ -237,6 +238,7 @@ def test_pages_need_a_session_and_a_wrong_password_is_refused(server: str, brows
     browser.delete_all_cookies()
     browser.get(f"{server}/dashboard/bank")
     _wait(lambda: "/dashboard/login?next=/dashboard/bank" in browser.current_url, what="redirect to login")
+    _wait(lambda: browser.find_element(By.ID, "login-username"), what="the login form")  # rendered client-side
     browser.find_element(By.ID, "login-username").send_keys("bureau@ipfin.demo")
     browser.find_element(By.ID, "login-password").send_keys("wrong password!")
     browser.find_element(By.ID, "login-submit").click()
