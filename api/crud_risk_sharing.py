@@ -896,10 +896,20 @@ def _recovery_amounts(session: Session, c: RiskClaim, body: RecoveryCreate) -> t
     if used is not None:
         raise Conflict(f"disposal {d.id} was already shared back as recovery {used}")
     proceeds = [(date.fromisoformat(i["on"]), int(i["amount_fen"])) for i in d.proceeds]
-    costs_fen = sum(int(i["amount_fen"]) for i in d.costs)
+    costs = [(date.fromisoformat(i["on"]), int(i["amount_fen"])) for i in d.costs]
+    if c.recoveries_so_far_fen > 0:
+        # what came in up to filing was declared as "recoveries so far" and already reduced the
+        # loss base: only later proceeds (and their costs) are shared back, so nothing counts twice
+        proceeds = [(on, a) for on, a in proceeds if on > c.filed_on]
+        costs = [(on, a) for on, a in costs if on > c.filed_on]
+    costs_fen = sum(a for _, a in costs)
     gross_fen = sum(a for _, a in proceeds)
     if gross_fen == 0:
-        raise FieldError("disposal_id", f"disposal {d.id} has no proceeds yet")
+        raise FieldError(
+            "disposal_id",
+            f"disposal {d.id} has no proceeds after the claim was filed on {c.filed_on} "
+            "(earlier ones were declared as recoveries so far)",
+        )
     received_on = max((on for on, _ in proceeds), default=d.completed_on or d.started_on)
     return received_on, gross_fen, costs_fen, body.method or str(d.method)
 
