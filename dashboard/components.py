@@ -12,8 +12,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from dash import dcc, html
+from dash import ctx, dcc, html
+from dash.exceptions import PreventUpdate
 
+from dashboard import data
 from dashboard.i18n import amount_unit, cny_exact, fmt_amount, fmt_count, fmt_date, fmt_pct, in_unit, t
 
 Column = tuple[str, str]  # (header, kind)
@@ -158,3 +160,18 @@ def page_guard(page: str, prefix: str = "/dashboard/") -> tuple[Any, str, Any]:
     if not viewer.may_see(page):
         return viewer, lang, empty_state(t("not_allowed", lang), element_id="not-allowed")
     return viewer, lang, None
+
+
+def export_request(clicks: Any, page: str | None) -> tuple[data.Viewer, str, str, str]:
+    """Viewer, language, table key and format of an export-button click.
+
+    Raises ``PreventUpdate`` when nothing was clicked, there is no session, or (for ``page``) the
+    viewer may not see that page, so every export callback checks the same things the same way.
+    """
+    trig = ctx.triggered_id
+    if not trig or not any(clicks or []):
+        raise PreventUpdate
+    viewer = data.current_viewer()
+    if viewer is None or (page is not None and not viewer.may_see(page)):
+        raise PreventUpdate
+    return viewer, data.current_lang(), trig["table"], trig["fmt"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import ALL, Input, Output, State, callback, ctx, dcc, html
+from dash import ALL, Input, Output, State, callback, dcc, html
 from dash.exceptions import PreventUpdate
 
 from dashboard import data, export, figures
@@ -21,6 +21,7 @@ from dashboard.components import (
     empty_state,
     export_buttons,
     export_headers,
+    export_request,
     export_rows,
     graph,
     page_guard,
@@ -177,17 +178,10 @@ def _loss_figure(losses: list[list[Any]], lang: str) -> Any:
     prevent_initial_call=True,
 )
 def export_table(clicks: Any, pool_id: Any, strat_by: Any) -> Any:
-    trig = ctx.triggered_id
-    if not trig or not any(clicks or []):
-        raise PreventUpdate
-    viewer = data.current_viewer()
-    if viewer is None or not viewer.may_see(PAGE):
-        raise PreventUpdate
+    viewer, lang, key, fmt = export_request(clicks, PAGE)
     view = data.abs_view(viewer, int(pool_id) if pool_id else None, strat_by or "industry")
     if view is None:
         raise PreventUpdate
-    lang = data.current_lang()
-    key, fmt = trig["table"], trig["fmt"]
     cols = _columns(key, lang)
     values = export_rows(cols, _rows(key, view))
     if fmt == "xlsx":

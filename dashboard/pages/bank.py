@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 
 import dash
-from dash import ALL, Input, Output, State, callback, ctx, dcc, html
+from dash import ALL, Input, Output, State, callback, dcc, html
 from dash.exceptions import PreventUpdate
 
 from dashboard import data, export, figures
@@ -21,6 +21,7 @@ from dashboard.components import (
     empty_state,
     export_buttons,
     export_headers,
+    export_request,
     export_rows,
     graph,
     kpi_card,
@@ -201,14 +202,7 @@ def show_valuation(_: Any) -> Any:
 )
 def export_table(clicks: Any, as_of_value: Any, limit: Any) -> Any:
     """CSV or Excel of one table, recomputed on the server."""
-    trig = ctx.triggered_id
-    if not trig or not any(clicks or []):
-        raise PreventUpdate
-    viewer = data.current_viewer()
-    if viewer is None or not viewer.may_see(PAGE):
-        raise PreventUpdate
-    lang = data.current_lang()
-    key, fmt = trig["table"], trig["fmt"]
+    viewer, lang, key, fmt = export_request(clicks, PAGE)
     as_of = _as_of(as_of_value)
     rows = _rows(key, viewer, as_of, int(limit or 60)) or []
     cols = _columns(key, lang)

@@ -24,6 +24,7 @@ from dashboard.components import (
     empty_state,
     export_buttons,
     export_headers,
+    export_request,
     export_rows,
     graph,
     kpi_card,
@@ -379,14 +380,7 @@ def export_table(
     granularity: Any, city: Any,
 ) -> Any:
     """CSV or Excel of one table, recomputed on the server for the current filter."""
-    trig = ctx.triggered_id
-    if not trig or not any(_clicks or []):
-        raise PreventUpdate
-    viewer = data.current_viewer()
-    if viewer is None:
-        raise PreventUpdate
-    lang = data.current_lang()
-    key, fmt = trig["table"], trig["fmt"]
+    viewer, lang, key, fmt = export_request(_clicks, None)
     flt = _filter(start, end, province, industry, ip_type, bank)
     cols = _columns(key, lang)
     rows = export_rows(cols, table_rows(key, viewer, flt, granularity or "month", city, lang))
