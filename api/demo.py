@@ -18,8 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from importlib import import_module
-from importlib.util import find_spec
 from typing import Any
 
 import numpy as np
@@ -27,8 +25,10 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import col
 
+from api.audit.models import AuditEvent
 from api.core.security import hash_password
-from api.models import AuditEvent, Borrower, IPAsset, Loan, LoanCollateral, Organisation, User
+from api.identity.models import Organisation, User
+from api.pledge.models import Borrower, IPAsset, Loan, LoanCollateral
 from ipfin.reference import PREFECTURES
 from ipfin.validation import ORG_CODE_ALPHABET, ORG_CODE_WEIGHTS, USCC_ALPHABET, USCC_WEIGHTS
 
@@ -100,7 +100,16 @@ class DemoContext:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-DEMO_EXTENSIONS = ("valuation", "pledge", "risk_sharing", "securitization")
+
+
+def domain_demos() -> tuple[Any, ...]:
+    """Each domain's ``extend(conn, ctx)``, run after the loans are made (imported here: they import DemoContext)."""
+    from api.pledge import demo as pledge_demo
+    from api.risk_sharing import demo as risk_sharing_demo
+    from api.securitization import demo as securitization_demo
+    from api.valuation import demo as valuation_demo
+
+    return (valuation_demo, pledge_demo, risk_sharing_demo, securitization_demo)
 
 
 def _p(weights: dict[str, float]) -> tuple[list[str], np.ndarray]:
@@ -185,7 +194,7 @@ def seed_organisations_and_users(conn: Connection) -> dict[str, int]:
 
 
 def _now() -> Any:
-    from api.models.core import utcnow
+    from api.core.db import utcnow
 
     return utcnow()
 
@@ -404,9 +413,8 @@ def generate(
 
         ctx = DemoContext(seed=seed, rng=rng, as_of=as_of, org_ids=org_ids, loan_ids=loan_ids,
                           counts={"borrowers": n_borrowers, "loans": n_loans, "ip_assets": n_ip})
-        for name in DEMO_EXTENSIONS:
-            if find_spec(f"api.demo_ext.{name}") is not None:
-                ctx.counts.update(import_module(f"api.demo_ext.{name}").extend(conn, ctx))
+        for domain_demo in domain_demos():
+            ctx.counts.update(domain_demo.extend(conn, ctx))
         conn.execute(insert(AuditEvent).values(
             at=_now(), entity="demo_data", entity_id=str(seed), action="generate",
             after={"seed": seed, "as_of": as_of.isoformat(), **ctx.counts},

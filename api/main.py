@@ -1,4 +1,6 @@
-"""The ASGI application: API under /api/v1, OpenAPI docs at /docs, Dash dashboard at /dashboard/."""
+"""The API application: routes under /api/v1, OpenAPI docs at /docs, one handler per error kind.
+
+The dashboard is mounted beside it by :mod:`ipfin_app.server`, which sits above both."""
 
 from __future__ import annotations
 
@@ -8,7 +10,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from a2wsgi import WSGIMiddleware
 from fastapi import FastAPI, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -17,8 +18,8 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from api.core.config import get_settings
 from api.core.db import get_engine, upgrade
-from api.crud import Conflict, FieldError, NotFound
-from api.routes import api_router
+from api.core.errors import Conflict, FieldError, NotFound
+from api.router import api_router
 from ipfin import __version__
 
 log = logging.getLogger("ipfin")
@@ -34,7 +35,7 @@ def _json_safe(v: Any) -> Any:
     return v
 
 
-def create_app(*, migrate: bool = True, mount_dashboard: bool = True) -> FastAPI:
+def create_app(*, migrate: bool = True) -> FastAPI:
     """Build the app. ``migrate`` applies Alembic migrations at start-up."""
     settings = get_settings()
     settings.check_secret()
@@ -91,12 +92,4 @@ def create_app(*, migrate: bool = True, mount_dashboard: bool = True) -> FastAPI
     def root() -> RedirectResponse:
         return RedirectResponse("/dashboard/")
 
-    if mount_dashboard:
-        from dashboard.app import create_dash
-
-        @app.get("/dashboard", include_in_schema=False)
-        def dashboard_slash() -> RedirectResponse:
-            return RedirectResponse("/dashboard/")
-
-        app.mount("/dashboard", WSGIMiddleware(create_dash().server))  # type: ignore[arg-type]
     return app

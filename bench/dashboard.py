@@ -116,7 +116,8 @@ def main() -> None:
     from api.core.db import make_engine, set_engine, upgrade
     from api.core.security import create_access_token
     from api.demo import generate
-    from api.models import Loan, User
+    from api.identity.models import User
+    from api.pledge.models import Loan
 
     reset_settings()
     engine = make_engine(url)

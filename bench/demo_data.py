@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 
 from api.core.db import make_engine, upgrade
 from api.demo import generate
-from api.models import Borrower, IPAsset, Loan, LoanCollateral
+from api.pledge.models import Borrower, IPAsset, Loan, LoanCollateral
 
 
 def bare_insert_seconds(path: Path, n_rows: int) -> float:

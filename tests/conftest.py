@@ -51,7 +51,7 @@ def engine(database_url: str) -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def app(engine: Any) -> Any:
-    from api.main import create_app
+    from ipfin_app.server import create_app
 
     return create_app(migrate=False)
 
@@ -106,7 +106,7 @@ def make_org(engine: Any) -> Callable[..., Any]:
     """``make_org(kind, region_code=None, name=None)`` → a committed Organisation."""
     from sqlmodel import Session
 
-    from api.models import Organisation
+    from api.identity.models import Organisation
 
     def factory(kind: str, region_code: str | None = None, name: str | None = None) -> Any:
         with Session(engine) as s:
@@ -127,7 +127,7 @@ def make_user(engine: Any, make_org: Callable[..., Any], _password_hash: str) ->
     """
     from sqlmodel import Session
 
-    from api.models import User
+    from api.identity.models import User
 
     def factory(kind_or_org: Any, role: str = "officer", region_code: str | None = None) -> Actor:
         org = make_org(kind_or_org, region_code) if isinstance(kind_or_org, str) else kind_or_org

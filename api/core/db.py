@@ -8,6 +8,7 @@ created by Alembic migrations, applied at start-up and by ``ipfin db upgrade``.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -91,3 +92,9 @@ def schema_revisions(engine: Engine | None = None) -> list[str]:
 
 def head_revisions() -> list[str]:
     return sorted(ScriptDirectory(str(MIGRATIONS_DIR)).get_heads())
+
+
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

@@ -4,7 +4,7 @@ or, when run by the ``alembic`` command, from ``IPFIN_DATABASE_URL``."""
 from alembic import context
 from sqlmodel import SQLModel
 
-import api.models  # noqa: F401  (registers every table on SQLModel.metadata)
+import api.tables  # noqa: F401  (registers every table on SQLModel.metadata)
 from api.core.db import get_engine
 
 config = context.config

@@ -15,7 +15,8 @@ import dash
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
-from api.stats import INCLUSIVE_THRESHOLDS_CNY, LoanFilter, change
+from api.stats.filters import INCLUSIVE_THRESHOLDS_CNY, LoanFilter
+from api.stats.service import change
 from dashboard import data, export, figures
 from dashboard.components import (
     ROW_STYLE,

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
-from api.models import AuditEvent
+from api.audit.models import AuditEvent
 from tests.conftest import TEST_PASSWORD
 from tests.factories import borrower_body, create_loan_via_api, ip_asset_body, loan_body
 

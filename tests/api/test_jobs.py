@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from api import jobs
+from api.jobs import service as jobs
 
 
 def test_job_runs_in_background_and_reports_result(client: Any, make_user: Any) -> None:

@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel
 
-import api.models  # noqa: F401
+import api.tables  # noqa: F401  (registers every table on SQLModel.metadata)
 from api.core.db import head_revisions, schema_revisions
 
 

@@ -30,7 +30,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> str:
     env.update(IPFIN_DEMO_LOANS="400")
     log = open(tmp / "server.log", "w")  # noqa: SIM115 - closed by the fixture teardown below
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ipfin.cli", "serve", "--demo", "--port", str(port),
+        [sys.executable, "-m", "ipfin_app.cli", "serve", "--demo", "--port", str(port),
          "--database-url", f"sqlite:///{tmp / 'demo.db'}"],
         cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT,
     )

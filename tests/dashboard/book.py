@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from api.models import Borrower, IPAsset, Loan, LoanCollateral
+from api.pledge.models import Borrower, IPAsset, Loan, LoanCollateral
 from tests.factories import credit_code
 
 Y2025 = {"date_from": date(2025, 1, 1), "date_to": date(2025, 12, 31)}

@@ -82,7 +82,7 @@ def test_viewer_is_none_for_an_inactive_user_or_an_expired_token(make_user: Any,
     from sqlmodel import Session
 
     from api.core.security import create_access_token
-    from api.models import User
+    from api.identity.models import User
     from dashboard.data import viewer_from_token
 
     actor = make_user("bureau", role="viewer", region_code="500000")

@@ -35,7 +35,7 @@ SERVER_SCRIPT = """
 import sys, uvicorn
 from api.core.db import get_engine, upgrade
 from api.demo import generate
-from api.main import create_app
+from ipfin_app.server import create_app
 upgrade(get_engine())
 generate(get_engine(), 3000)
 uvicorn.run(create_app(migrate=False), host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")

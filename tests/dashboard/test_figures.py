@@ -9,7 +9,8 @@ from datetime import date
 import pytest
 from openpyxl import load_workbook
 
-from api.stats import BreakdownRow, Bucket, SeriesPoint
+from api.stats.collateral import Bucket
+from api.stats.service import BreakdownRow, SeriesPoint
 from dashboard import export, figures
 from dashboard.components import export_headers, export_rows
 from dashboard.i18n import amount_unit, cny_exact, fmt_amount, fmt_change, fmt_pct, fmt_pp, t

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from api import stats
-from api.stats import LoanFilter
+from api.stats import collateral as stats_collateral
+from api.stats import service as stats_service
+from api.stats.filters import LoanFilter
 from tests.dashboard.book import Y2025, make_book
 
 
@@ -17,9 +18,9 @@ def book(engine: Any, make_org: Any) -> Any:
     return make_book(engine, make_org("bank"))
 
 
-def _ov(engine: Any, org: Any, threshold: int = 10_000_000, **flt: Any) -> stats.Overview:
+def _ov(engine: Any, org: Any, threshold: int = 10_000_000, **flt: Any) -> stats_service.Overview:
     with engine.connect() as conn:
-        return stats.overview(conn, org, LoanFilter(**flt), threshold)
+        return stats_service.overview(conn, org, LoanFilter(**flt), threshold)
 
 
 def test_overview_2025_counts_funded_loans_only_with_exact_fen(engine: Any, book: Any) -> None:
@@ -44,7 +45,7 @@ def test_previous_period_of_a_calendar_year_is_the_previous_calendar_year(engine
     assert prev == LoanFilter(date_from=date(2024, 1, 1), date_to=date(2024, 12, 31))
     ov = _ov(engine, book.bank, date_from=prev.date_from, date_to=prev.date_to)
     assert (ov.loan_count, ov.amount_fen, ov.enterprise_count) == (2, 400_000_000, 2)  # L5 3M + L7 1M
-    assert stats.change(4_800_000_050, ov.amount_fen) == pytest.approx(11.00000125)
+    assert stats_service.change(4_800_000_050, ov.amount_fen) == pytest.approx(11.00000125)
 
 
 def test_previous_period_shifts_whole_months_by_months_and_other_spans_by_days() -> None:
@@ -56,14 +57,14 @@ def test_previous_period_shifts_whole_months_by_months_and_other_spans_by_days()
 
 
 def test_change_is_none_without_a_previous_figure() -> None:
-    assert stats.change(5, 0) is None
-    assert stats.change(5, None) is None
-    assert stats.change(6, 4) == pytest.approx(0.5)
+    assert stats_service.change(5, 0) is None
+    assert stats_service.change(5, None) is None
+    assert stats_service.change(6, 4) == pytest.approx(0.5)
 
 
 def test_breakdown_by_province_ranks_by_amount_and_sums_exactly(engine: Any, book: Any) -> None:
     with engine.connect() as conn:
-        rows = stats.breakdown(conn, book.bank, LoanFilter(**Y2025), "province")
+        rows = stats_service.breakdown(conn, book.bank, LoanFilter(**Y2025), "province")
     assert [(r.key, r.loan_count, r.amount_fen, r.outstanding_fen) for r in rows] == [
         ("320000", 2, 2_800_000_050, 800_000_050),
         ("330000", 2, 2_000_000_000, 1_600_000_000),
@@ -73,8 +74,9 @@ def test_breakdown_by_province_ranks_by_amount_and_sums_exactly(engine: Any, boo
 
 def test_city_drill_down_within_a_province(engine: Any, book: Any) -> None:
     with engine.connect() as conn:
-        rows = stats.breakdown(conn, book.bank, LoanFilter(province_code="330000", **Y2025), "city")
-        total, loans = stats.loans(conn, book.bank, LoanFilter(province_code="330000", region_code="330100", **Y2025))
+        rows = stats_service.breakdown(conn, book.bank, LoanFilter(province_code="330000", **Y2025), "city")
+        flt = LoanFilter(province_code="330000", region_code="330100", **Y2025)
+        total, loans = stats_service.loans(conn, book.bank, flt)
     assert [(r.key, r.amount_fen) for r in rows] == [("330200", 1_500_000_000), ("330100", 500_000_000)]
     assert total == 1 and [x.reference for x in loans] == [book.loans["L1"].reference]
 
@@ -82,9 +84,9 @@ def test_city_drill_down_within_a_province(engine: Any, book: Any) -> None:
 def test_breakdowns_by_industry_ip_type_and_bank(engine: Any, book: Any) -> None:
     with engine.connect() as conn:
         flt = LoanFilter(**Y2025)
-        ind = {r.key: r.amount_fen for r in stats.breakdown(conn, book.bank, flt, "industry")}
-        ipt = {r.key: r.loan_count for r in stats.breakdown(conn, book.bank, flt, "ip_type")}
-        bank = stats.breakdown(conn, book.bank, flt, "bank")
+        ind = {r.key: r.amount_fen for r in stats_service.breakdown(conn, book.bank, flt, "industry")}
+        ipt = {r.key: r.loan_count for r in stats_service.breakdown(conn, book.bank, flt, "ip_type")}
+        bank = stats_service.breakdown(conn, book.bank, flt, "bank")
     assert ind == {"C": 1_300_000_050, "I": 1_500_000_000, "M": 2_000_000_000}
     assert ipt == {"invention_patent": 2, "trademark": 1, "utility_model": 1}
     assert [(r.key, r.name_zh, r.amount_fen) for r in bank] == [(str(book.bank.id), book.bank.name, 4_800_000_050)]
@@ -92,9 +94,9 @@ def test_breakdowns_by_industry_ip_type_and_bank(engine: Any, book: Any) -> None
 
 def test_timeseries_fills_empty_months_and_rolls_up_to_quarters_exactly(engine: Any, book: Any) -> None:
     with engine.connect() as conn:
-        months = stats.timeseries(conn, book.bank, LoanFilter(**Y2025), "month")
-        quarters = stats.timeseries(conn, book.bank, LoanFilter(**Y2025), "quarter")
-        years = stats.timeseries(conn, book.bank, LoanFilter(), "year")
+        months = stats_service.timeseries(conn, book.bank, LoanFilter(**Y2025), "month")
+        quarters = stats_service.timeseries(conn, book.bank, LoanFilter(**Y2025), "quarter")
+        years = stats_service.timeseries(conn, book.bank, LoanFilter(), "year")
     assert len(months) == 12
     assert [(p.period, p.loan_count, p.amount_fen) for p in months[:4]] == [
         ("2025-01", 1, 500_000_000), ("2025-02", 2, 2_300_000_050), ("2025-03", 0, 0), ("2025-04", 1, 2_000_000_000)]
@@ -127,7 +129,7 @@ def test_bureau_without_loan_level_access_gets_totals_but_no_loans(
     bureau = make_org("bureau", "330000")
     assert _ov(engine, bureau, bank_org_id=book.bank.id, **Y2025).loan_count == 2
     with engine.connect() as conn, pytest.raises(PermissionError, match="loan-level access"):
-        stats.loans(conn, bureau, LoanFilter(**Y2025))
+        stats_service.loans(conn, bureau, LoanFilter(**Y2025))
 
 
 @pytest.mark.parametrize(
@@ -149,7 +151,7 @@ def test_bad_filter_is_rejected_naming_the_field(kwargs: dict[str, Any], field: 
 
 def test_collateral_report_ltv_buckets_and_alerts(engine: Any, book: Any) -> None:
     with engine.connect() as conn:
-        rep = stats.collateral_report(conn, book.bank, as_of=date(2025, 12, 31), ltv_limit_pct=60)
+        rep = stats_collateral.collateral_report(conn, book.bank, as_of=date(2025, 12, 31), ltv_limit_pct=60)
     # live loans: L1, L2, L3, L5, L7
     assert rep.loan_count == 5
     assert rep.outstanding_fen == 2_600_000_050
@@ -166,25 +168,25 @@ def test_collateral_report_ltv_buckets_and_alerts(engine: Any, book: Any) -> Non
 
 def test_collateral_report_rejects_a_silly_ltv_limit(engine: Any, book: Any) -> None:
     with engine.connect() as conn, pytest.raises(ValueError, match="ltv_limit_pct"):
-        stats.collateral_report(conn, book.bank, as_of=date(2025, 12, 31), ltv_limit_pct=0)
+        stats_collateral.collateral_report(conn, book.bank, as_of=date(2025, 12, 31), ltv_limit_pct=0)
 
 
 def test_one_scan_overview_with_previous_equals_two_separate_overviews(engine: Any, book: Any) -> None:
     flt = LoanFilter(province_code="330000", **Y2025)
     with engine.connect() as conn:
-        cur, prev = stats.overview_with_previous(conn, book.bank, flt, 20_000_000)
-        assert cur == stats.overview(conn, book.bank, flt, 20_000_000)
-        assert prev == stats.overview(conn, book.bank, flt.previous(), 20_000_000)
-        assert stats.overview_with_previous(conn, book.bank, LoanFilter(), 20_000_000)[1] is None
+        cur, prev = stats_service.overview_with_previous(conn, book.bank, flt, 20_000_000)
+        assert cur == stats_service.overview(conn, book.bank, flt, 20_000_000)
+        assert prev == stats_service.overview(conn, book.bank, flt.previous(), 20_000_000)
+        assert stats_service.overview_with_previous(conn, book.bank, LoanFilter(), 20_000_000)[1] is None
     assert (cur.loan_count, prev.loan_count, prev.amount_fen) == (2, 2, 400_000_000)
 
 
 def test_breakdowns_from_one_scan_equal_single_breakdowns(engine: Any, book: Any) -> None:
     flt = LoanFilter(**Y2025)
     with engine.connect() as conn:
-        many = stats.breakdowns(conn, book.bank, flt, ("province", "industry", "ip_type", "bank", "status"))
+        many = stats_service.breakdowns(conn, book.bank, flt, ("province", "industry", "ip_type", "bank", "status"))
         for key, rows in many.items():
-            assert rows == stats.breakdown(conn, book.bank, flt, key)
+            assert rows == stats_service.breakdown(conn, book.bank, flt, key)
             assert sum(r.amount_fen for r in rows) == 4_800_000_050
 
 
@@ -201,8 +203,7 @@ def test_latest_pledge_revaluation_replaces_the_pledging_appraisal(engine: Any, 
     its appraisal is no longer older than 12 months at 2025-12-31."""
     from sqlmodel import Session, select
 
-    from api.models import LoanCollateral
-    from api.models.pledge import CollateralValuation
+    from api.pledge.models import CollateralValuation, LoanCollateral
 
     with Session(engine) as s:
         asset_id = s.exec(select(LoanCollateral.ip_asset_id).where(LoanCollateral.loan_id == book.loans["L1"].id)).one()
@@ -211,7 +212,7 @@ def test_latest_pledge_revaluation_replaces_the_pledging_appraisal(engine: Any, 
                                       report_reference="R-1"))
         s.commit()
     with engine.connect() as conn:
-        rep = stats.collateral_report(conn, book.bank, as_of=date(2025, 12, 31), ltv_limit_pct=60)
+        rep = stats_collateral.collateral_report(conn, book.bank, as_of=date(2025, 12, 31), ltv_limit_pct=60)
     assert rep.appraised_fen == 2_000_000_000  # L1 5M + L2 15M
     assert (rep.ltv_breach_count, rep.revaluation_due_count) == (2, 0)
     flags = {a["reference"]: (a["ltv_breach"], a["revaluation_due"]) for a in rep.alerts}
@@ -225,7 +226,7 @@ def test_compensation_by_party_sums_the_ledger_for_claims_on_loans_in_scope(
     guarantor 1,000,000.00; a claim on L5 (2024) is outside the 2025 figures."""
     from sqlmodel import Session
 
-    from api.models.risk_sharing import RiskClaim, RiskLedgerEntry, RiskRule
+    from api.risk_sharing.models import RiskClaim, RiskLedgerEntry, RiskRule
 
     officer = make_user(book.bank)
     with Session(engine) as s:
@@ -252,7 +253,7 @@ def test_compensation_by_party_sums_the_ledger_for_claims_on_loans_in_scope(
                                   loan_key="k", borrower_key="b", lender_key="l"))
         s.commit()
     with engine.connect() as conn:
-        rows = stats.compensation_by_party(conn, book.bank, LoanFilter(**Y2025))
+        rows = stats_service.compensation_by_party(conn, book.bank, LoanFilter(**Y2025))
     assert [(r.party, r.claims, r.paid_fen, r.recovered_fen, r.net_fen) for r in rows] == [
         ("bank", 1, 200_000_001, 0, 200_000_001),
         ("guarantor", 1, 400_000_000, 100_000_000, 300_000_000),

@@ -10,7 +10,8 @@ from typing import Any
 
 from sqlmodel import select
 
-from api.models import AuditEvent, Loan, LoanCollateral
+from api.audit.models import AuditEvent
+from api.pledge.models import Loan, LoanCollateral
 from tests.factories import borrower_body, ip_asset_body, loan_body
 from tests.pledge.test_api_pledge import HEADER, ORIG, _row, bank_team, events, move, setup_loan, to_active
 
@@ -143,7 +144,7 @@ def test_a_bank_sets_its_own_overdue_buckets(client: Any, make_user: Any) -> Non
 
 
 def test_monitor_command_refuses_a_bad_date(capsys: Any) -> None:
-    from pledge.cli import register
+    from ipfin_app.commands.pledge import register
 
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers())
@@ -178,7 +179,7 @@ def test_without_a_recorded_expiry_the_statutory_term_still_blocks_a_loan_outliv
 def test_recovery_needs_a_recorded_disposal_dated_after_default(
     client: Any, make_user: Any, session: Any
 ) -> None:
-    from api import crud_pledge
+    from api.pledge import disposal as crud_pledge
 
     maker, checker = bank_team(make_user)
     loan = setup_loan(client, maker)
@@ -318,7 +319,7 @@ def test_terms_must_fit_the_loan_term_and_give_a_non_negative_rate(client: Any, 
 
 
 def test_an_import_file_is_limited_in_rows(client: Any, make_user: Any, monkeypatch: Any) -> None:
-    from api import crud_pledge
+    from api.pledge import io as crud_pledge
 
     maker, _ = bank_team(make_user)
     monkeypatch.setattr(crud_pledge, "MAX_IMPORT_ROWS", 2)

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from api.models import AuditEvent, LoanCollateral
+from api.audit.models import AuditEvent
+from api.pledge.models import LoanCollateral
 from tests.factories import borrower_body, ip_asset_body, loan_body
 
 AMOUNT_FEN = 500_000_000  # loan_body: 5,000,000.00 CNY
@@ -197,10 +198,11 @@ def test_stale_expected_version_is_409(client: Any, make_user: Any) -> None:
 
 
 def test_two_concurrent_approvals_exactly_one_succeeds(client: Any, make_user: Any, engine: Any) -> None:
-    from api import crud, crud_pledge
-    from api.crud import Conflict
-    from api.models import Organisation, User
-    from api.models.pledge import TransitionRequest
+    from api.core.errors import Conflict
+    from api.identity.models import Organisation, User
+    from api.pledge import service as crud
+    from api.pledge import workflow as crud_pledge
+    from api.pledge.schemas import TransitionRequest
     from pledge.states import IllegalTransition
 
     maker, checker = bank_team(make_user)
@@ -452,7 +454,7 @@ def test_penalty_interest_is_charged_and_paid_before_interest(client: Any, make_
 def test_monitoring_job_from_the_command_line_for_one_bank(client: Any, make_user: Any) -> None:
     import argparse
 
-    from pledge.cli import register
+    from ipfin_app.commands.pledge import register
 
     maker, checker = bank_team(make_user)
     lid = setup_loan(client, maker)["id"]
@@ -545,7 +547,7 @@ def test_guarantor_reads_the_loans_it_guarantees_but_cannot_move_them(client: An
 
 
 def test_a_stored_valuation_can_back_the_collateral_by_its_id(client: Any, make_user: Any, session: Any) -> None:
-    from api.models.valuation import Valuation
+    from api.valuation.models import Valuation
 
     maker, _ = bank_team(make_user)
     aid = setup_loan(client, maker, valued=False)["asset_id"]

@@ -6,7 +6,7 @@ import argparse
 import csv
 import json
 
-from pledge.cli import register
+from ipfin_app.commands.pledge import register
 
 
 def run(argv: list[str]) -> int:

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from api.models import Loan
+from api.pledge.models import Loan
 from risk_sharing.presets import PRESET_DIR
 from tests.factories import create_loan_via_api
 

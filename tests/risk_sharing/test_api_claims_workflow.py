@@ -10,8 +10,9 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from api.models import AuditEvent, Loan
-from api.models.risk_sharing import RiskClaim
+from api.audit.models import AuditEvent
+from api.pledge.models import Loan
+from api.risk_sharing.models import RiskClaim
 from tests.factories import borrower_body, create_loan_via_api, ip_asset_body, loan_body
 from tests.risk_sharing.api_helpers import DEFAULT, claim_body, defaulted_loan, preset_body
 

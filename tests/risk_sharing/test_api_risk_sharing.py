@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlmodel import select
 
-from api.models import AuditEvent
+from api.audit.models import AuditEvent
 from tests.risk_sharing.api_helpers import DEFAULT, claim_body, defaulted_loan, preset_body
 
 TODAY = date.today()

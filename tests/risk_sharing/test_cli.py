@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from risk_sharing import cli
+from ipfin_app.commands import risk_sharing as cli
 from risk_sharing.presets import PRESET_DIR
 
 

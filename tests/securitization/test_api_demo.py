@@ -6,7 +6,7 @@ from sqlmodel import Session, select
 
 from api.core.db import make_engine, upgrade
 from api.demo import generate
-from api.models.securitization import AbsDeal, AbsPool
+from api.securitization.models import AbsDeal, AbsPool
 from securitization.deal import deal_from_dict, run_deal
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from api.models import AuditEvent
+from api.audit.models import AuditEvent
 from securitization.deal import reference_deals
 from tests.factories import create_loan_via_api
 
@@ -206,7 +206,7 @@ def test_small_monte_carlo_runs_inline_and_large_ones_return_a_job_id(client, ma
     run = client.get(f"/api/v1/deals/{deal_id}/runs/{run_id}", headers=bank.headers).json()
     assert run["status"] == "succeeded" and run["result"]["monte_carlo"]["n_paths"] == 200_000
     # the result is also written onto the run row itself (the dashboard reads abs_run directly)
-    from api.models.securitization import AbsRun
+    from api.securitization.models import AbsRun
 
     session.expire_all()
     stored = session.get(AbsRun, run_id)
@@ -301,7 +301,7 @@ def test_residual_class_result_shows_the_excess_spread_it_receives(client, make_
 
 
 def test_a_large_deterministic_run_goes_to_a_job_with_progress(client, make_user, monkeypatch):
-    from api import crud_securitization
+    from api.securitization import service as crud_securitization
 
     monkeypatch.setattr(crud_securitization, "SYNC_DETERMINISTIC_LIMIT", 1)
     bank = make_user("bank")

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ipfin.money import cny_to_fen, fen_to_cny
-from securitization.cli import register
+from ipfin_app.commands.securitization import register
 from securitization.deal import deal_from_dict, load_deal, reference_deals, run_deal
 
 

@@ -10,8 +10,8 @@ from typing import Any
 from sqlmodel import Session, select
 
 import valuation
-from api.models import AuditEvent
-from api.models.valuation import Valuation
+from api.audit.models import AuditEvent
+from api.valuation.models import Valuation
 
 EXAMPLE = json.loads((Path(valuation.__file__).parent / "examples" / "invention_patent.json").read_text("utf-8"))
 
@@ -86,8 +86,8 @@ def test_queued_job_runs_on_the_configured_dask_scheduler_with_the_same_result(
 
     from distributed import LocalCluster
 
-    from api import crud_valuation
     from api.core.config import get_settings
+    from api.valuation import service as crud_valuation
 
     bank = make_user("bank", "officer")
     d = copy.deepcopy(EXAMPLE)

@@ -7,7 +7,7 @@ from sqlmodel import Session, select
 
 from api.core.db import make_engine, upgrade
 from api.demo import generate
-from api.models.valuation import Valuation
+from api.valuation.models import Valuation
 from valuation.engine import ValuationResult
 
 

@@ -11,8 +11,8 @@ from typing import Any
 from sqlmodel import Session, select
 
 import valuation
-from api.models import AuditEvent
-from api.models.valuation import Valuation
+from api.audit.models import AuditEvent
+from api.valuation.models import Valuation
 from tests.factories import borrower_body, ip_asset_body
 
 EXAMPLE = json.loads((Path(valuation.__file__).parent / "examples" / "invention_patent.json").read_text("utf-8"))
@@ -136,7 +136,7 @@ def test_linking_a_stored_ip_asset_checks_visibility_and_type(client: Any, make_
 
 
 def test_large_run_is_queued_as_a_job_with_progress_then_stored(client: Any, make_user: Any, engine: Any) -> None:
-    from api import crud_valuation
+    from api.valuation import service as crud_valuation
 
     bank = make_user("bank", "officer")
     old = crud_valuation.SYNC_MAX_PATHS
@@ -170,7 +170,7 @@ def test_large_run_is_queued_as_a_job_with_progress_then_stored(client: Any, mak
 
 
 def test_queued_run_with_bad_scores_is_rejected_before_queueing(client: Any, make_user: Any) -> None:
-    from api import crud_valuation
+    from api.valuation import service as crud_valuation
 
     bank = make_user("bank", "officer")
     d = body(paths=20_000)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 import valuation
+from ipfin_app.commands.valuation import register
 from valuation.batch import flat_to_request, load_requests, value_many
-from valuation.cli import register
 from valuation.engine import ValuationRequest, value_asset
 from valuation.report import figures, label, to_html, to_json_dict
 

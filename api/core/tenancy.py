@@ -1,0 +1,66 @@
+"""Who may see which rows. Every list and read of org-owned data goes through here, so an
+object of another organisation is simply not found (404), never leaked (403 would confirm it
+exists)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import false, true
+from sqlalchemy.sql.elements import ColumnElement
+
+from api.core.config import get_settings
+from api.identity.models import Organisation, OrgKind
+from api.pledge.models import Borrower, IPAsset, Loan
+
+
+def region_clause(column_region: Any, column_province: Any, org: Organisation) -> ColumnElement[bool]:
+    """Rows in the organisation's region: a province code covers its prefectures."""
+    if not org.region_code:
+        return true()
+    if org.region_code.endswith("0000"):
+        return column_province == org.region_code  # type: ignore[no-any-return]
+    return column_region == org.region_code  # type: ignore[no-any-return]
+
+
+def loan_visibility(org: Organisation) -> ColumnElement[bool]:
+    """The loans an organisation may see row by row.
+
+    bank: its own loans; guarantor: loans it guarantees; bureau: loans in its region when
+    ``IPFIN_BUREAU_LOAN_LEVEL_ACCESS`` is on (a national bureau has no region and sees all);
+    reguarantor and fund: loans with claims they pay into (added by the risk-sharing
+    module); admin: all.
+    """
+    if org.kind == OrgKind.admin:
+        return true()
+    if org.kind == OrgKind.bank:
+        return Loan.bank_org_id == org.id  # type: ignore[return-value]
+    if org.kind == OrgKind.guarantor:
+        return Loan.guarantor_org_id == org.id  # type: ignore[return-value]
+    if org.kind == OrgKind.bureau:
+        if not get_settings().bureau_loan_level_access:
+            return false()
+        return region_clause(Loan.region_code, Loan.province_code, org)
+    return _party_loans(org)
+
+
+def _party_loans(org: Organisation) -> ColumnElement[bool]:
+    """Loans a re-guarantor or fund pays into; none until the risk-sharing claims exist."""
+    try:
+        from api.risk_sharing.models import loans_paid_into
+    except ImportError:
+        return false()
+    return loans_paid_into(org)  # type: ignore[no-any-return]
+
+
+def borrower_visibility(org: Organisation) -> ColumnElement[bool]:
+    """Borrowers an organisation registered (admin: all)."""
+    if org.kind == OrgKind.admin:
+        return true()
+    return Borrower.owner_org_id == org.id  # type: ignore[return-value]
+
+
+def ip_asset_visibility(org: Organisation) -> ColumnElement[bool]:
+    if org.kind == OrgKind.admin:
+        return true()
+    return IPAsset.owner_org_id == org.id  # type: ignore[return-value]

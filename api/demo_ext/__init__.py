@@ -1,1 +1,0 @@
-"""Domain additions to the demo data: each module ``<domain>.py`` has ``extend(conn, ctx) -> dict[str, int]``."""

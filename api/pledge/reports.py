@@ -1,0 +1,39 @@
+"""Read models for the bank page: the latest monitoring run's alerts and the bank filter's options."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+from sqlmodel import col
+
+from api.core.tenancy import loan_visibility
+from api.identity.models import Organisation
+from api.pledge.models import Loan, PledgeAlert
+from api.stats import filters
+
+
+def monitoring_alerts(conn: Connection, org: Organisation) -> list[dict[str, Any]] | None:
+    """Alerts of the pledge module's latest monitoring run by code and severity (None if absent)."""
+    alert = PledgeAlert.__table__
+    visible = select(col(Loan.id)).where(loan_visibility(org))
+    latest = select(func.max(alert.c.as_of)).where(alert.c.loan_id.in_(visible)).scalar_subquery()
+    stmt = (
+        select(alert.c.code, alert.c.severity, func.count(), func.max(alert.c.as_of))
+        .where(alert.c.loan_id.in_(visible), alert.c.as_of == latest)
+        .group_by(alert.c.code, alert.c.severity)
+        .order_by(func.count().desc())
+    )
+    return [{"code": c, "severity": s, "count": int(n), "as_of": a} for c, s, n, a in conn.execute(stmt)]
+
+
+def bank_options(conn: Connection, org: Organisation) -> list[tuple[int, str]]:
+    """Banks appearing in the viewer's aggregate scope (for the bank filter)."""
+    ids = select(col(Loan.bank_org_id)).where(filters.aggregate_scope(org)).distinct().scalar_subquery()
+    rows = conn.execute(
+        select(col(Organisation.id), col(Organisation.name))
+        .where(col(Organisation.id).in_(ids))
+        .order_by(col(Organisation.name))
+    ).all()
+    return [(int(i or 0), str(n)) for i, n in rows]

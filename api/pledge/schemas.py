@@ -1,0 +1,448 @@
+"""Pledge-loan request and response models: borrowers, IP assets, loans, terms, schedules,
+payments, collateral, monitoring, disposals."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import computed_field, field_validator, model_validator
+from sqlmodel import Field, SQLModel
+
+from api.core.schemas import Page
+from api.pledge.models import (
+    PATENT_TYPES,
+    Amount,
+    BorrowerBase,
+    DbId,
+    IPAssetBase,
+    IPType,
+    LoanBase,
+    LoanStatus,
+    RateKind,
+    ValuationSource,
+)
+from ipfin.money import fen_to_cny
+from ipfin.validation import (
+    MoneyCNY,
+    check_patent_number,
+    patent_kind,
+)
+from pledge.disposal import DisposalMethod
+from pledge.schedule import ScheduleType
+
+
+class BorrowerCreate(BorrowerBase):
+    pass
+
+
+class BorrowerPublic(BorrowerBase):
+    id: int
+    owner_org_id: int
+
+
+class IPAssetCreate(IPAssetBase):
+    borrower_id: int
+
+    @model_validator(mode="after")
+    def _identifier_matches_type(self) -> IPAssetCreate:
+        if self.ip_type in PATENT_TYPES:
+            try:
+                self.identifier = check_patent_number(self.identifier)
+            except ValueError as exc:
+                raise ValueError(f"identifier: {exc}") from exc
+            kind = patent_kind(self.identifier)
+            expected = {
+                "invention": IPType.invention_patent,
+                "utility_model": IPType.utility_model,
+                "design": IPType.design,
+            }[kind]
+            if expected != self.ip_type:
+                raise ValueError(f"identifier: application number is a {kind} number, not {self.ip_type.value}")
+        if self.filing_date and self.grant_date and self.grant_date < self.filing_date:
+            raise ValueError("grant_date: must not be before filing_date")
+        return self
+
+
+class IPAssetPublic(IPAssetBase):
+    id: int
+    borrower_id: int
+    owner_org_id: int
+
+
+class LoanCreate(LoanBase):
+    amount_cny: MoneyCNY
+    annual_rate: Decimal = Field(ge=0, lt=1, max_digits=9, decimal_places=6, description="fraction, 4.35% = 0.0435")
+    guarantee_fee_rate: Decimal | None = Field(default=None, ge=0, lt=1, max_digits=9, decimal_places=6)
+    collateral_ip_asset_ids: list[int] = Field(min_length=1, description="IP assets pledged for this loan")
+
+    @field_validator("amount_cny")
+    @classmethod
+    def _positive(cls, v: Decimal) -> Decimal:
+        if v <= 0:
+            raise ValueError("loan amount must be positive")
+        return v
+
+    @model_validator(mode="after")
+    def _dates(self) -> LoanCreate:
+        if self.maturity_date <= self.origination_date:
+            raise ValueError("maturity_date: must be after origination_date")
+        return self
+
+
+class LoanPublic(LoanBase):
+    id: int
+    reference: str
+    bank_org_id: int
+    amount_fen: int
+    outstanding_fen: int
+    currency: str
+    annual_rate: Decimal
+    guarantee_fee_rate: Decimal | None
+    term_months: int
+    status: LoanStatus
+    region_code: str
+    province_code: str
+    industry: str
+    primary_ip_type: IPType
+    ip_types: str
+    days_past_due: int
+    default_date: date | None
+    version: int
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def amount_cny(self) -> Decimal:
+        return fen_to_cny(self.amount_fen)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def outstanding_cny(self) -> Decimal:
+        return fen_to_cny(self.outstanding_fen)
+
+
+class LoansPage(Page):
+    data: list[LoanPublic]
+
+
+class BorrowersPage(Page):
+    data: list[BorrowerPublic]
+
+
+class IPAssetsPage(Page):
+    data: list[IPAssetPublic]
+
+
+class PledgeTermsUpdate(SQLModel):
+    """Set the repayment terms of a draft loan (rate = fixed ``annual_rate`` or LPR + spread)."""
+
+    rate_kind: RateKind = RateKind.fixed
+    annual_rate: Decimal | None = Field(default=None, ge=0, lt=1, max_digits=9, decimal_places=6)
+    lpr: Decimal | None = Field(default=None, ge=0, lt=1, max_digits=9, decimal_places=6)
+    spread_bp: int = Field(default=0, ge=-1000, le=2000)
+    schedule_type: ScheduleType = ScheduleType.EQUAL_INSTALMENT
+    months_per_period: Literal[1, 2, 3, 6, 12] = 1
+    n_periods: int | None = Field(default=None, ge=1, le=600)
+
+    @model_validator(mode="after")
+    def _rate_given(self) -> PledgeTermsUpdate:
+        if self.rate_kind == RateKind.lpr_spread and self.lpr is None:
+            raise ValueError("lpr: required when rate_kind is lpr_spread")
+        if self.rate_kind == RateKind.fixed and self.annual_rate is None:
+            raise ValueError("annual_rate: required when rate_kind is fixed")
+        return self
+
+
+class PledgeTermsPublic(SQLModel):
+    loan_id: int
+    rate_kind: str
+    lpr: Decimal | None
+    spread_bp: int
+    annual_rate: Decimal
+    schedule_type: str
+    months_per_period: int
+    n_periods: int
+    submitted_by_user_id: int | None
+    disbursed_on: date | None
+
+
+class InstalmentPublic(SQLModel):
+    number: int
+    kind: str
+    period_start: date
+    due_date: date
+    days: int
+    opening_balance_fen: int
+    principal_fen: int
+    interest_fen: int
+    total_fen: int
+    principal_paid_fen: int
+    interest_paid_fen: int
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def total_cny(self) -> Decimal:
+        return fen_to_cny(self.total_fen)
+
+
+class SchedulePublic(SQLModel):
+    loan_id: int
+    projected: bool = Field(description="true when ipfin holds no ledger (before disbursement, or a loan disbursed "
+                                 "outside the workflow): the schedule the terms give from origination")
+    annual_rate: Decimal
+    schedule_type: str
+    principal_fen: int
+    total_interest_fen: int
+    principal_outstanding_fen: int
+    data: list[InstalmentPublic]
+
+
+class PaymentCreate(SQLModel):
+    amount_cny: Amount
+    paid_on: date
+    allow_prepayment: bool = True
+
+    @field_validator("amount_cny")
+    @classmethod
+    def _positive(cls, v: Decimal) -> Decimal:
+        if v <= 0:
+            raise ValueError("payment amount must be positive")
+        return v
+
+
+class PaymentPublic(SQLModel):
+    id: int
+    loan_id: int
+    paid_on: date
+    amount_fen: int
+    fees_fen: int
+    interest_fen: int
+    principal_fen: int
+    accrued_interest_fen: int
+    prepaid_principal_fen: int
+    unapplied_fen: int
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def amount_cny(self) -> Decimal:
+        return fen_to_cny(self.amount_fen)
+
+
+class PaymentsPage(Page):
+    data: list[PaymentPublic]
+
+
+class ChargeCreate(SQLModel):
+    """A charge to the borrower: a fee of a given amount, or penalty interest (罚息) computed as of a date."""
+
+    kind: Literal["fee", "penalty_interest"]
+    amount_cny: Amount | None = None
+    as_of: date | None = None
+    multiplier: Decimal = Field(default=Decimal("1.5"), ge=1, le=3, max_digits=4, decimal_places=2)
+    description: str = Field(default="", max_length=200)
+
+    @model_validator(mode="after")
+    def _amount(self) -> ChargeCreate:
+        if self.kind == "fee" and (self.amount_cny is None or self.amount_cny <= 0):
+            raise ValueError("amount_cny: a positive amount is required for a fee")
+        if self.kind == "penalty_interest" and self.as_of is None:
+            raise ValueError("as_of: required to compute penalty interest")
+        return self
+
+
+class ChargePublic(SQLModel):
+    loan_id: int
+    kind: str
+    amount_fen: int
+    fees_outstanding_fen: int
+
+
+class TransitionRequest(SQLModel):
+    action: str = Field(min_length=1, max_length=40)
+    on: date | None = Field(default=None, description="business date of the move (default today)")
+    expected_version: int | None = Field(default=None, description="the loan version the caller saw (409 if stale)")
+    comment: str | None = Field(default=None, max_length=500)
+    pledge_registration_number: str | None = Field(default=None, max_length=40)
+
+
+class TransitionPublic(SQLModel):
+    """The loan after the move and the audit event written with it."""
+
+    loan: LoanPublic
+    event: dict[str, Any]
+
+
+class AllowedActionsPublic(SQLModel):
+    loan_id: int
+    status: str
+    version: int
+    allowed_actions: list[str]
+
+
+class IneligibilityPublic(SQLModel):
+    asset_id: str | None
+    reason: str
+    message: str
+
+
+class EligibilityPublic(SQLModel):
+    loan_id: int
+    on: date
+    eligible: bool
+    reasons: list[IneligibilityPublic]
+
+
+class PledgeIPFactsUpdate(SQLModel):
+    expiry_date: date | None = None
+    registered_owners: list[str] | None = Field(default=None, description="credit codes of all right holders")
+    consenting_co_owners: list[str] = Field(default_factory=list)
+    dispute: bool = False
+    preservation: bool = False
+
+
+class PledgeIPFactsPublic(PledgeIPFactsUpdate):
+    ip_asset_id: int
+
+
+class CollateralValuationCreate(SQLModel):
+    """A value to lend against: a stored valuation of ipfin's engine (``valuation_id``; value,
+    P5 and date are taken from it) or an external appraiser's report (value, date and reference)."""
+
+    source: ValuationSource
+    value_cny: Amount | None = None
+    p5_cny: Amount | None = None
+    score: Decimal | None = Field(default=None, ge=0, le=100, max_digits=6, decimal_places=2)
+    valuation_date: date | None = None
+    valuation_id: DbId | None = None
+    report_reference: str | None = Field(default=None, max_length=100)
+
+    @model_validator(mode="after")
+    def _reference(self) -> CollateralValuationCreate:
+        if self.source == ValuationSource.valuation and self.valuation_id is None:
+            raise ValueError("valuation_id: required when source is valuation")
+        if self.source == ValuationSource.appraiser:
+            if not self.report_reference:
+                raise ValueError("report_reference: required when source is appraiser")
+            if self.value_cny is None:
+                raise ValueError("value_cny: required when source is appraiser")
+            if self.valuation_date is None:
+                raise ValueError("valuation_date: required when source is appraiser")
+        if self.valuation_date is not None and self.valuation_date > date.today():
+            raise ValueError("valuation_date: must not be in the future")
+        if self.value_cny is not None and self.p5_cny is not None and self.p5_cny > self.value_cny:
+            raise ValueError("p5_cny: the 5th percentile must not exceed the appraised value_cny")
+        return self
+
+
+class CollateralValuationPublic(SQLModel):
+    id: int
+    ip_asset_id: int
+    value_fen: int
+    p5_fen: int | None
+    score: Decimal | None
+    valuation_date: date
+    source: str
+    valuation_id: int | None
+    report_reference: str | None
+
+
+class MaxLoanAsset(SQLModel):
+    asset_id: str = Field(min_length=1, max_length=60)
+    ip_type: str
+    score: Decimal = Field(ge=0, le=100)
+    value_cny: Amount
+    p5_cny: Amount | None = None
+
+    @model_validator(mode="after")
+    def _p5_below_value(self) -> MaxLoanAsset:
+        if self.p5_cny is not None and self.p5_cny > self.value_cny:
+            raise ValueError("p5_cny: the 5th percentile must not exceed the appraised value_cny")
+        return self
+
+
+class MaxLoanRequest(SQLModel):
+    """A collateral set given directly, or the ids of stored IP assets (their latest valuations)."""
+
+    collateral: list[MaxLoanAsset] = Field(default_factory=list)
+    ip_asset_ids: list[DbId] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _something(self) -> MaxLoanRequest:
+        if not self.collateral and not self.ip_asset_ids:
+            raise ValueError("collateral: give the collateral set or ip_asset_ids")
+        return self
+
+
+class AlertPublic(SQLModel):
+    id: int
+    loan_id: int
+    ip_asset_id: int | None
+    code: str
+    severity: str
+    message: str
+    as_of: date
+    data: dict[str, Any] | None
+
+
+class AlertsPage(Page):
+    data: list[AlertPublic]
+
+
+class MonitoringRequest(SQLModel):
+    as_of: date | None = None
+    background: bool = Field(default=False, description="run as a background job: 202 with a job id to poll "
+                                                         "at /api/v1/jobs/{id} (for large loan books)")
+
+
+class MonitoringQueued(SQLModel):
+    job_id: str
+
+
+class MonitoringSummary(SQLModel):
+    as_of: date
+    loans_checked: int
+    alerts_created: int
+    moved_to_overdue: list[int]
+    cured: list[int]
+
+
+class CashItemIn(SQLModel):
+    on: date
+    amount_cny: Amount
+    description: str = Field(default="", max_length=200)
+
+
+class DisposalCreate(SQLModel):
+    method: DisposalMethod
+    ip_asset_ids: list[DbId] = Field(min_length=1)
+    started_on: date
+    completed_on: date | None = None
+    counterparty: str | None = Field(default=None, max_length=200)
+    proceeds: list[CashItemIn] = Field(default_factory=list)
+    costs: list[CashItemIn] = Field(default_factory=list)
+
+
+class DisposalPublic(SQLModel):
+    id: int
+    loan_id: int
+    method: str
+    ip_asset_ids: list[int]
+    started_on: date
+    completed_on: date | None
+    counterparty: str | None
+    proceeds: list[dict[str, Any]]
+    costs: list[dict[str, Any]]
+
+
+class DisposalSummary(SQLModel):
+    loan_id: int
+    claim_fen: int
+    gross_proceeds_fen: int
+    costs_fen: int
+    net_recovery_fen: int
+    net_loss_on_disposal_fen: int
+    surplus_to_pledgor_fen: int
+    shortfall_fen: int
+    recovery_flows: list[dict[str, Any]]
+    disposals: list[DisposalPublic]

@@ -1,0 +1,217 @@
+"""Risk-sharing tables: rule versions, scheme state (cap lock), claims, claim parties,
+recoveries and the append-only payout/recovery ledger.
+
+Money is integer fen (BIGINT) with computed ``*_cny`` on public models. A rule row is
+one version of a rule family (``rule_id``); its full definition is the validated JSON of
+:class:`risk_sharing.rules.Rule`. Payouts reference the rule row they were computed
+under, so a later version never rewrites a past payout.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, StringConstraints
+from sqlalchemy import JSON, BigInteger, Index, String, UniqueConstraint
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Field, SQLModel, col, select
+
+from api.core.db import utcnow
+from api.identity.models import Organisation
+from api.pledge.models import Loan
+from ipfin.validation import MoneyCNY as _MoneyCNY
+
+#: Largest amount accepted in a request: 1 trillion CNY (10^14 fen), far below BIGINT's 9.2 × 10^18 fen
+#: even summed over many rows, so no amount can overflow a money column.
+MAX_REQUEST_CNY = Decimal("1000000000000")
+
+
+def _at_most_max(v: Decimal) -> Decimal:
+    if v > MAX_REQUEST_CNY:
+        raise ValueError(f"amount must not exceed {MAX_REQUEST_CNY:,} CNY")
+    return v
+
+
+MoneyCNY = Annotated[_MoneyCNY, AfterValidator(_at_most_max)]
+
+
+"""A CNY amount (≥ 0, at most 2 decimals) no larger than :data:`MAX_REQUEST_CNY`."""
+
+
+DocumentName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class RiskRule(SQLModel, table=True):
+    """One version of a risk-compensation rule (definition = validated rule JSON)."""
+
+    __tablename__ = "risk_rule"
+    __table_args__ = (UniqueConstraint("rule_id", "version", name="uq_risk_rule_version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    rule_id: str = Field(max_length=80, index=True, description="rule family id")
+    version: int
+    name: str = Field(max_length=200)
+    effective_from: date
+    effective_to: date | None = None
+    definition: dict[str, Any] = Field(sa_type=JSON)
+    created_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class RiskSchemeState(SQLModel, table=True):
+    """Per rule family: the cap lock row and the figures caps need that are not in the ledger.
+
+    Every approval and recovery first bumps ``lock_counter`` on this row, which takes a
+    row lock (PostgreSQL) / the write lock (SQLite) until commit: cap checks of one
+    family are serialised, so two claims cannot both take the last of a cap.
+    """
+
+    __tablename__ = "risk_scheme_state"
+    rule_id: str = Field(primary_key=True, max_length=80)
+    lock_counter: int = Field(default=0, sa_type=BigInteger)
+    covered_loans_fen: int | None = Field(
+        default=None,
+        sa_type=BigInteger,
+        description="loans covered by the scheme (payout-rate ceiling), fen, typed in; with "
+        "covered_loans_from_book it counts only loans outside the ipfin loan table",
+    )
+    covered_loans_from_book: bool = Field(
+        default=False, description="add the covered loans of the ipfin loan table (see crud.book_covered_loans_fen)"
+    )
+    party_balance_fen: dict[str, Any] = Field(
+        default_factory=dict, sa_type=JSON, description="current fund balances of balance-limited parties, fen"
+    )
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ClaimStatus(StrEnum):
+    """Claim workflow: filed → reviewed → approved | rejected (re-review allowed while reviewed)."""
+
+    filed = "filed"
+    reviewed = "reviewed"
+    approved = "approved"
+    rejected = "rejected"
+
+
+class RiskClaim(SQLModel, table=True):
+    """A compensation claim (代偿/补偿申请) on a defaulted loan, internal or imported."""
+
+    __tablename__ = "risk_claim"
+    __table_args__ = (
+        UniqueConstraint("filed_by_org_id", "idempotency_key", name="uq_risk_claim_idempotency"),
+        Index("ix_risk_claim_loan_key", "loan_key"),
+        Index("ix_risk_claim_status", "status"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(max_length=100)
+    request_hash: str = Field(max_length=64)
+    rule_row_id: int = Field(foreign_key="risk_rule.id", index=True)
+    rule_id: str = Field(max_length=80)
+    rule_version: int
+    loan_id: int | None = Field(default=None, foreign_key="loan.id", index=True)
+    loan_key: str = Field(max_length=80, description="'loan:<id>' or 'ext:<reference>' (duplicate detection)")
+    borrower_key: str = Field(max_length=80)
+    lender_key: str = Field(max_length=80)
+    loan_facts: dict[str, Any] = Field(sa_type=JSON, description="the domain Loan the review used")
+    default_date: date
+    filed_on: date
+    outstanding_principal_fen: int = Field(sa_type=BigInteger)
+    outstanding_interest_fen: int = Field(default=0, sa_type=BigInteger)
+    recoveries_so_far_fen: int = Field(default=0, sa_type=BigInteger)
+    npl_class: str | None = Field(default=None, max_length=20)
+    classified_on: date | None = None
+    documents: list[str] = Field(default_factory=list, sa_type=JSON)
+    status: str = Field(default=ClaimStatus.filed, sa_type=String(20))
+    eligible: bool | None = None
+    loss_base_fen: int | None = Field(default=None, sa_type=BigInteger)
+    review: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    decision_note: str | None = Field(default=None, max_length=1000)
+    filed_by_org_id: int = Field(foreign_key="organisation.id", index=True)
+    filed_by_user_id: int = Field(foreign_key="app_user.id")
+    reviewed_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
+    decided_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
+    version: int = Field(default=1, description="optimistic-lock version, bumped on every change")
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class RiskClaimParty(SQLModel, table=True):
+    """A party of a claim and the organisation that pays (or bears) its part."""
+
+    __tablename__ = "risk_claim_party"
+    __table_args__ = (UniqueConstraint("claim_id", "party_key", name="uq_risk_claim_party"),)
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: int = Field(foreign_key="risk_claim.id", index=True)
+    party_key: str = Field(max_length=40)
+    role: str = Field(max_length=20)
+    org_id: int | None = Field(default=None, foreign_key="organisation.id", index=True)
+    nominal_fen: int | None = Field(default=None, sa_type=BigInteger)
+    payable_fen: int | None = Field(default=None, sa_type=BigInteger)
+
+
+class RiskRecovery(SQLModel, table=True):
+    """Money recovered after payout (追偿), shared back to the parties by the rule."""
+
+    __tablename__ = "risk_recovery"
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: int = Field(foreign_key="risk_claim.id", index=True)
+    disposal_id: int | None = Field(
+        default=None, sa_column_kwargs={"unique": True}, description="pledge_disposal.id the money came from"
+    )
+    received_on: date
+    method: str = Field(default="", max_length=40, description="auction, sale, agreed transfer, licence, equity")
+    gross_fen: int = Field(sa_type=BigInteger)
+    disposal_costs_fen: int = Field(default=0, sa_type=BigInteger)
+    net_fen: int = Field(sa_type=BigInteger)
+    surplus_fen: int = Field(default=0, sa_type=BigInteger, description="above everything owed: not scheme money")
+    parts: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, description="party key → fen")
+    recorded_by_user_id: int = Field(foreign_key="app_user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class RiskLedgerEntry(SQLModel, table=True):
+    """Append-only ledger line: a party's payout for an approved claim, or a recovery back to it."""
+
+    __tablename__ = "risk_ledger_entry"
+    __table_args__ = (
+        Index("ix_risk_ledger_rule_booked", "rule_id", "booked_on"),
+        Index("ix_risk_ledger_rule_borrower", "rule_id", "borrower_key"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    rule_row_id: int = Field(foreign_key="risk_rule.id")
+    rule_id: str = Field(max_length=80)
+    rule_version: int
+    claim_id: int = Field(foreign_key="risk_claim.id", index=True)
+    recovery_id: int | None = Field(default=None, foreign_key="risk_recovery.id")
+    party_key: str = Field(max_length=40)
+    party_org_id: int | None = Field(default=None, foreign_key="organisation.id")
+    kind: str = Field(sa_type=String(10))
+    amount_fen: int = Field(sa_type=BigInteger)
+    compensation: bool = True
+    booked_on: date
+    loan_key: str = Field(max_length=80)
+    borrower_key: str = Field(max_length=80)
+    lender_key: str = Field(max_length=80)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+def claim_visibility(org: Organisation) -> ColumnElement[bool]:
+    """Claims an organisation may see: the ones it filed or pays into (admin: all)."""
+    from sqlalchemy import or_, true
+
+    if str(org.kind) == "admin":
+        return true()
+    party_claims = select(RiskClaimParty.claim_id).where(RiskClaimParty.org_id == org.id)
+    return or_(RiskClaim.filed_by_org_id == org.id, col(RiskClaim.id).in_(party_claims))  # type: ignore[arg-type]
+
+
+def loans_paid_into(org: Organisation) -> ColumnElement[bool]:
+    """Loans with claims the organisation pays into (used by ``api.tenancy`` for re-guarantors and funds)."""
+    paid = (
+        select(RiskClaim.loan_id)
+        .join(RiskClaimParty, col(RiskClaimParty.claim_id) == col(RiskClaim.id))
+        .where(RiskClaimParty.org_id == org.id, col(RiskClaim.loan_id).is_not(None))
+    )
+    return col(Loan.id).in_(paid)

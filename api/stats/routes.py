@@ -1,0 +1,144 @@
+"""Portfolio statistics: the dashboard's bureau figures as JSON, exact integer fen.
+
+Computed by the same :mod:`api.stats` functions as the dashboard, over the loans the caller
+may see in aggregate (a regional bureau: its region; a bank: its own loans).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from pydantic import BaseModel, Field
+
+from api.core.deps import CurrentOrg, SessionDep
+from api.pledge.models import IPType
+from api.stats import filters as stats_filters
+from api.stats import service as stats_service
+from ipfin.validation import IndustrySection, RegionCode
+
+router = APIRouter(prefix="/stats", tags=["stats"])
+
+
+class OverviewFigures(BaseModel):
+    loan_count: int
+    enterprise_count: int
+    amount_fen: int
+    inclusive_count: int
+    inclusive_amount_fen: int
+    live_outstanding_fen: int
+    npl_outstanding_fen: int
+    npl_count: int
+    inclusive_threshold_fen: int
+    inclusive_share: float | None
+    inclusive_amount_share: float | None
+    npl_ratio: float | None
+
+
+class PartyCompensationOut(BaseModel):
+    party: str
+    claims: int
+    paid_fen: int
+    recovered_fen: int
+    net_fen: int
+
+
+class OverviewOut(BaseModel):
+    filter: dict[str, Any]
+    current: OverviewFigures
+    previous_filter: dict[str, Any] | None
+    previous: OverviewFigures | None
+    change: dict[str, float | None]
+    compensation_by_party: list[PartyCompensationOut] | None = Field(
+        description="risk-sharing payouts per party on these loans; null before the risk-sharing module exists"
+    )
+
+
+class BreakdownOut(BaseModel):
+    by: str
+    filter: dict[str, Any]
+    data: list[dict[str, Any]]
+
+
+class TimeseriesOut(BaseModel):
+    granularity: str
+    filter: dict[str, Any]
+    data: list[dict[str, Any]]
+
+
+def _unprocessable(exc: ValueError) -> HTTPException:
+    field = str(exc).split(":", 1)[0]
+    return HTTPException(
+        422,
+        detail=[{"loc": ["query", field], "msg": str(exc), "type": "value_error"}],
+    )
+
+
+def loan_filter(
+    date_from: date | None = None,
+    date_to: date | None = None,
+    province_code: RegionCode | None = None,
+    region_code: RegionCode | None = None,
+    industry: IndustrySection | None = None,
+    ip_type: IPType | None = None,
+    bank_org_id: int | None = None,
+) -> stats_filters.LoanFilter:
+    """The loan filter from the query string (a bad combination is a 422 naming the field)."""
+    try:
+        return stats_filters.LoanFilter(
+            date_from=date_from, date_to=date_to, province_code=province_code, region_code=region_code,
+            industry=industry, ip_type=str(ip_type) if ip_type else None, bank_org_id=bank_org_id,
+        )
+    except ValueError as exc:
+        raise _unprocessable(exc) from exc
+
+
+FilterDep = Annotated[stats_filters.LoanFilter, Depends(loan_filter)]
+
+
+@router.get("/overview", response_model=OverviewOut)
+def get_overview(
+    session: SessionDep,
+    org: CurrentOrg,
+    flt: FilterDep,
+    inclusive_threshold_cny: Annotated[int, Query(gt=0, le=10**12)] = 10_000_000,
+) -> OverviewOut:
+    """Financing amount, loans, enterprises, inclusive share and NPL ratio, with the previous period."""
+    conn = session.connection()
+    cur, prev = stats_service.overview_with_previous(conn, org, flt, inclusive_threshold_cny)
+    prev_flt = flt.previous()
+    keys = ("amount_fen", "loan_count", "enterprise_count", "inclusive_share", "npl_ratio")
+    comp = stats_service.compensation_by_party(conn, org, flt)
+    return OverviewOut(
+        filter=flt.as_dict(),
+        current=OverviewFigures(**cur.as_dict()),
+        previous_filter=prev_flt.as_dict() if prev_flt else None,
+        previous=OverviewFigures(**prev.as_dict()) if prev else None,
+        change={k: stats_service.change(getattr(cur, k), getattr(prev, k)) if prev else None for k in keys},
+        compensation_by_party=None if comp is None else [PartyCompensationOut(**c.as_dict()) for c in comp],
+    )
+
+
+@router.get("/breakdown", response_model=BreakdownOut)
+def get_breakdown(
+    session: SessionDep,
+    org: CurrentOrg,
+    flt: FilterDep,
+    by: Literal["province", "city", "industry", "ip_type", "bank", "status"] = "province",
+) -> BreakdownOut:
+    """Loans, principal and outstanding (fen) grouped by province, city, industry, IP type, bank or status."""
+    rows = stats_service.breakdown(session.connection(), org, flt, by)
+    return BreakdownOut(by=by, filter=flt.as_dict(), data=[r.__dict__ for r in rows])
+
+
+@router.get("/timeseries", response_model=TimeseriesOut)
+def get_timeseries(
+    session: SessionDep,
+    org: CurrentOrg,
+    flt: FilterDep,
+    granularity: Literal["month", "quarter", "year"] = "month",
+) -> TimeseriesOut:
+    """Financing per month, quarter or year (zeros filled over the requested period)."""
+    rows = stats_service.timeseries(session.connection(), org, flt, granularity)
+    return TimeseriesOut(granularity=granularity, filter=flt.as_dict(), data=[r.__dict__ for r in rows])
