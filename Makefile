@@ -29,7 +29,7 @@ test-postgres: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy ipfin api valuation pledge risk_sharing securitization dashboard
+	$(BIN)/mypy ipfin ipfin_app api valuation pledge risk_sharing securitization dashboard
 
 bench: $(STAMP)
 	$(BIN)/python bench/demo_data.py

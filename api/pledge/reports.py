@@ -16,7 +16,7 @@ from api.stats import filters
 
 def monitoring_alerts(conn: Connection, org: Organisation) -> list[dict[str, Any]] | None:
     """Alerts of the pledge module's latest monitoring run by code and severity (None if absent)."""
-    alert = PledgeAlert.__table__
+    alert = PledgeAlert.__table__  # type: ignore[attr-defined]
     visible = select(col(Loan.id)).where(loan_visibility(org))
     latest = select(func.max(alert.c.as_of)).where(alert.c.loan_id.in_(visible)).scalar_subquery()
     stmt = (

@@ -93,8 +93,8 @@ def _recovery_amounts(session: Session, c: RiskClaim, body: RecoveryCreate) -> t
             raise FieldError("received_on", "required unless disposal_id is given")
         if body.gross_cny is None:
             raise FieldError("gross_cny", "required unless disposal_id is given")
-        costs = body.disposal_costs_cny if body.disposal_costs_cny is not None else Decimal(0)
-        return body.received_on, cny_to_fen(body.gross_cny), cny_to_fen(costs), body.method
+        typed_costs = body.disposal_costs_cny if body.disposal_costs_cny is not None else Decimal(0)
+        return body.received_on, cny_to_fen(body.gross_cny), cny_to_fen(typed_costs), body.method
     for name in ("received_on", "gross_cny", "disposal_costs_cny"):
         if getattr(body, name) is not None:
             raise FieldError(name, "comes from the disposal: give either disposal_id or the amounts, not both")

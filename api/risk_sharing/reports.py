@@ -14,7 +14,7 @@ from api.risk_sharing.models import RiskClaim, RiskClaimParty, RiskLedgerEntry, 
 def guarantor_view(conn: Connection, org: Organisation, limit: int = 200) -> dict[str, Any] | None:
     """Claims queue, review results, payouts by party and the ledger per party (None before
     the risk-sharing tables exist). Claims are those the organisation filed or pays into."""
-    claim, party, ledger = RiskClaim.__table__, RiskClaimParty.__table__, RiskLedgerEntry.__table__
+    claim, party, ledger = RiskClaim.__table__, RiskClaimParty.__table__, RiskLedgerEntry.__table__  # type: ignore[attr-defined]
     if str(org.kind) == OrgKind.admin:
         vis: Any = true()
         lvis: Any = true()
@@ -50,7 +50,7 @@ def guarantor_view(conn: Connection, org: Organisation, limit: int = 200) -> dic
         row = ledger_rows.setdefault((str(rule_id), str(p)), {"rule_id": str(rule_id), "party": str(p),
                                                                 "paid_fen": 0, "recovered_fen": 0})
         row["paid_fen" if k == "payout" else "recovered_fen"] += int(a or 0)
-    state = RiskSchemeState.__table__
+    state = RiskSchemeState.__table__  # type: ignore[attr-defined]
     balances: dict[tuple[str, str], int] = {}
     if True:
         for rule_id, bal in conn.execute(select(state.c.rule_id, state.c.party_balance_fen)):

@@ -21,7 +21,7 @@ def abs_view(
         from securitization.pool import stratify
     except ImportError:
         return None
-    pool, deal, run = AbsPool.__table__, AbsDeal.__table__, AbsRun.__table__
+    pool, deal, run = AbsPool.__table__, AbsDeal.__table__, AbsRun.__table__  # type: ignore[attr-defined]
     scope = true() if str(org.kind) == OrgKind.admin else pool.c.owner_org_id == org.id
     pools = [
         dict(r._mapping)
