@@ -1,93 +1,73 @@
-"""Reference code lists: GB/T 2260 regions (provinces and the prefectures ipfin ships) and
-GB/T 4754-2017 industry sections. Names are (zh-CN, en)."""
+"""Reference code lists: GB/T 2260 regions (views over ``ipfin.regions``, every current code down to
+county level) and GB/T 4754-2017 industry sections. Names are (zh-CN, en)."""
 
 from __future__ import annotations
 
-PROVINCES: dict[str, tuple[str, str]] = {
-    "110000": ("北京市", "Beijing"),
-    "120000": ("天津市", "Tianjin"),
-    "130000": ("河北省", "Hebei"),
-    "140000": ("山西省", "Shanxi"),
-    "150000": ("内蒙古自治区", "Inner Mongolia"),
-    "210000": ("辽宁省", "Liaoning"),
-    "220000": ("吉林省", "Jilin"),
-    "230000": ("黑龙江省", "Heilongjiang"),
-    "310000": ("上海市", "Shanghai"),
-    "320000": ("江苏省", "Jiangsu"),
-    "330000": ("浙江省", "Zhejiang"),
-    "340000": ("安徽省", "Anhui"),
-    "350000": ("福建省", "Fujian"),
-    "360000": ("江西省", "Jiangxi"),
-    "370000": ("山东省", "Shandong"),
-    "410000": ("河南省", "Henan"),
-    "420000": ("湖北省", "Hubei"),
-    "430000": ("湖南省", "Hunan"),
-    "440000": ("广东省", "Guangdong"),
-    "450000": ("广西壮族自治区", "Guangxi"),
-    "460000": ("海南省", "Hainan"),
-    "500000": ("重庆市", "Chongqing"),
-    "510000": ("四川省", "Sichuan"),
-    "520000": ("贵州省", "Guizhou"),
-    "530000": ("云南省", "Yunnan"),
-    "540000": ("西藏自治区", "Tibet"),
-    "610000": ("陕西省", "Shaanxi"),
-    "620000": ("甘肃省", "Gansu"),
-    "630000": ("青海省", "Qinghai"),
-    "640000": ("宁夏回族自治区", "Ningxia"),
-    "650000": ("新疆维吾尔自治区", "Xinjiang"),
-}
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from functools import cached_property
 
-PREFECTURES: dict[str, tuple[str, str]] = {
-    "110100": ("北京市辖区", "Beijing"),
-    "120100": ("天津市辖区", "Tianjin"),
-    "130100": ("石家庄市", "Shijiazhuang"),
-    "130200": ("唐山市", "Tangshan"),
-    "140100": ("太原市", "Taiyuan"),
-    "150100": ("呼和浩特市", "Hohhot"),
-    "210100": ("沈阳市", "Shenyang"),
-    "210200": ("大连市", "Dalian"),
-    "220100": ("长春市", "Changchun"),
-    "230100": ("哈尔滨市", "Harbin"),
-    "310100": ("上海市辖区", "Shanghai"),
-    "320100": ("南京市", "Nanjing"),
-    "320200": ("无锡市", "Wuxi"),
-    "320400": ("常州市", "Changzhou"),
-    "320500": ("苏州市", "Suzhou"),
-    "330100": ("杭州市", "Hangzhou"),
-    "330200": ("宁波市", "Ningbo"),
-    "330300": ("温州市", "Wenzhou"),
-    "330700": ("金华市", "Jinhua"),
-    "340100": ("合肥市", "Hefei"),
-    "340200": ("芜湖市", "Wuhu"),
-    "350100": ("福州市", "Fuzhou"),
-    "350200": ("厦门市", "Xiamen"),
-    "360100": ("南昌市", "Nanchang"),
-    "370100": ("济南市", "Jinan"),
-    "370200": ("青岛市", "Qingdao"),
-    "370700": ("潍坊市", "Weifang"),
-    "410100": ("郑州市", "Zhengzhou"),
-    "420100": ("武汉市", "Wuhan"),
-    "430100": ("长沙市", "Changsha"),
-    "440100": ("广州市", "Guangzhou"),
-    "440300": ("深圳市", "Shenzhen"),
-    "440600": ("佛山市", "Foshan"),
-    "441900": ("东莞市", "Dongguan"),
-    "442000": ("中山市", "Zhongshan"),
-    "450100": ("南宁市", "Nanning"),
-    "460100": ("海口市", "Haikou"),
-    "500100": ("重庆市辖区", "Chongqing"),
-    "510100": ("成都市", "Chengdu"),
-    "520100": ("贵阳市", "Guiyang"),
-    "530100": ("昆明市", "Kunming"),
-    "540100": ("拉萨市", "Lhasa"),
-    "610100": ("西安市", "Xi'an"),
-    "620100": ("兰州市", "Lanzhou"),
-    "630100": ("西宁市", "Xining"),
-    "640100": ("银川市", "Yinchuan"),
-    "650100": ("乌鲁木齐市", "Urumqi"),
-}
+from ipfin import regions
 
-REGIONS: dict[str, tuple[str, str]] = {**PROVINCES, **PREFECTURES}
+
+class _RegionNames(Mapping[str, tuple[str, str]]):
+    """A read-only ``code → (name_zh, name_en)`` view over ``ipfin.regions``, loaded on first use."""
+
+    def __init__(self, select: Callable[[], Iterable[str]]) -> None:
+        self._select = select
+
+    @cached_property
+    def _names(self) -> dict[str, tuple[str, str]]:
+        out: dict[str, tuple[str, str]] = {}
+        for code in self._select():
+            r = regions.region(code)
+            out[code] = (r.name_zh, r.name_en)
+        return out
+
+    def __getitem__(self, code: str) -> tuple[str, str]:
+        return self._names[code]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __contains__(self, code: object) -> bool:
+        return code in self._names
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} GB/T 2260 regions>"
+
+
+def _mainland_provinces() -> list[str]:
+    return [r.code for r in regions.all_regions("province") if not r.outside_mainland]
+
+
+def _all_codes() -> list[str]:
+    return [r.code for r in regions.all_regions()]
+
+
+# Prefecture-level cities the demo data generator (api/demo.py) spreads borrowers over, capital first.
+DEMO_PREFECTURE_CODES: tuple[str, ...] = (
+    "110100", "120100", "130100", "130200", "140100", "150100", "210100", "210200", "220100", "230100",
+    "310100", "320100", "320200", "320400", "320500", "330100", "330200", "330300", "330700", "340100",
+    "340200", "350100", "350200", "360100", "370100", "370200", "370700", "410100", "420100", "430100",
+    "440100", "440300", "440600", "441900", "442000", "450100", "460100", "500100", "510100", "520100",
+    "530100", "540100", "610100", "620100", "630100", "640100", "650100",
+)
+
+PROVINCES: Mapping[str, tuple[str, str]] = _RegionNames(_mainland_provinces)
+"""The 31 mainland provincial units (省级): code → (zh, en). Taiwan, Hong Kong and Macao (71/81/82) are in
+``regions.all_regions("province")`` and in REGIONS."""
+
+PREFECTURES: Mapping[str, tuple[str, str]] = _RegionNames(lambda: DEMO_PREFECTURE_CODES)
+"""The main prefecture-level cities ipfin's demo data uses (a subset; every city is in CITIES)."""
+
+CITIES: Mapping[str, tuple[str, str]] = _RegionNames(lambda: [r.code for r in regions.all_regions("city")])
+"""Every current city-level unit (地级, and the municipalities' 市辖区/县 placeholders)."""
+
+REGIONS: Mapping[str, tuple[str, str]] = _RegionNames(_all_codes)
+"""Every current GB/T 2260 region down to county level (MCA 2024 list): code → (zh, en)."""
 
 INDUSTRY_SECTIONS: dict[str, tuple[str, str]] = {
     "A": ("农、林、牧、渔业", "Agriculture, forestry, animal husbandry and fishery"),

@@ -15,8 +15,9 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
+from ipfin import regions
 from ipfin.money import MoneyError, cny_to_fen
-from ipfin.reference import INDUSTRY_SECTIONS, PROVINCES, REGIONS
+from ipfin.reference import INDUSTRY_SECTIONS
 
 # ------------------------------------------------------------------ unified social credit code
 # GB 32100-2015 统一社会信用代码: 18 characters from a 31-character alphabet (no I, O, Z, S, V).
@@ -124,21 +125,30 @@ def patent_kind(number: str) -> str:
 
 
 def check_region_code(code: str) -> str:
-    """A GB/T 2260 province or prefecture code known to ipfin (6 digits)."""
+    """A current GB/T 2260 region code (6 digits): province, city or county (MCA 2024 list).
+
+    A retired code is refused with a message naming its current code(s); see ``ipfin.regions``.
+    """
     if not isinstance(code, str) or not re.fullmatch(r"\d{6}", code.strip()):
         raise ValueError("region code must be 6 digits (GB/T 2260)")
     c = code.strip()
-    if c not in REGIONS:
+    if not regions.is_current(c):
+        change = regions.change(c)
+        if change is not None:
+            raise ValueError(
+                f"region code {c} ({change.old_name}) was retired in {change.changed_in} (GB/T 2260); "
+                f"use {' or '.join(change.new_codes)}"
+            )
         raise ValueError(f"unknown region code {c} (GB/T 2260)")
     return c
 
 
 def province_of(region_code: str) -> str:
-    """The province-level code (xx0000) of a region code."""
-    p = region_code[:2] + "0000"
-    if p not in PROVINCES:
-        raise ValueError(f"unknown province for region {region_code}")
-    return p
+    """The province-level code (xx0000) of a region code (a retired code is normalised first)."""
+    try:
+        return regions.province_of(region_code)
+    except ValueError as exc:
+        raise ValueError(f"unknown province for region {region_code}: {exc}") from exc
 
 
 def check_industry(section: str) -> str:
