@@ -14,9 +14,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import Literal
 
 import QuantLib as ql
+
+from ipfin.calendar import DEFAULT_CALENDAR
 
 _LOCK = threading.RLock()
 
@@ -51,22 +54,44 @@ def evaluation_date(d: date) -> Iterator[None]:
 
 
 def china_calendar() -> ql.Calendar:
-    """China inter-bank market calendar (holidays and the make-up working weekends, 调休)."""
-    return ql.China(ql.China.IB)
+    """China business-day calendar as a QuantLib calendar (holidays and 调休 working weekends).
+
+    Built from :data:`ipfin.calendar.DEFAULT_CALENDAR` (the ``holidays`` package) for 1990 to
+    its published horizon + 5 years, as a ``BespokeCalendar``: weekends off, every holiday
+    added, every working weekend day removed from the holidays.
+    """
+    return _bespoke_china()
+
+
+@cache
+def _bespoke_china() -> ql.Calendar:
+    cal = DEFAULT_CALENDAR
+    with _LOCK:
+        bespoke = ql.BespokeCalendar("China (holidays package, ipfin)")
+        bespoke.addWeekend(ql.Saturday)
+        bespoke.addWeekend(ql.Sunday)
+        for year in range(1990, cal.published_horizon + 6):
+            hol, work = cal._year(year)
+            for d in hol:
+                bespoke.addHoliday(to_ql_date(d))
+            for d in work:
+                bespoke.removeHoliday(to_ql_date(d))
+    return bespoke
 
 
 def is_business_day(d: date) -> bool:
-    return bool(china_calendar().isBusinessDay(to_ql_date(d)))
+    """True on a China business day (see :mod:`ipfin.calendar`)."""
+    return DEFAULT_CALENDAR.is_business_day(d)
 
 
 def adjust(d: date, rule: BusinessDayRule = "following") -> date:
     """Move ``d`` to a China business day by the given convention."""
-    return from_ql_date(china_calendar().adjust(to_ql_date(d), _BDC[rule]))
+    return DEFAULT_CALENDAR.adjust(d, rule)
 
 
 def advance_business_days(d: date, n: int) -> date:
     """``d`` plus ``n`` China business days (e.g. pledge registration ≈ 3 working days)."""
-    return from_ql_date(china_calendar().advance(to_ql_date(d), n, ql.Days))
+    return DEFAULT_CALENDAR.advance_business_days(d, n)
 
 
 def monthly_schedule(
@@ -74,18 +99,10 @@ def monthly_schedule(
 ) -> list[date]:
     """Payment dates: ``start`` plus k×``months_per_period`` months, k = 1..n, business-day adjusted.
 
-    Unadjusted dates keep the start's day of month (end-of-month aware), so a date moved
-    by a holiday does not drag the later ones with it.
+    Unadjusted dates keep the start's day of month (clamped at month end), so a date moved
+    by a holiday does not drag the later ones with it. Calendar: :mod:`ipfin.calendar`.
     """
-    if n_periods <= 0 or months_per_period <= 0:
-        raise ValueError("n_periods and months_per_period must be positive")
-    cal = china_calendar()
-    s = to_ql_date(start)
-    out = []
-    for k in range(1, n_periods + 1):
-        raw = cal.advance(s, ql.Period(k * months_per_period, ql.Months), ql.Unadjusted, False)
-        out.append(from_ql_date(cal.adjust(raw, _BDC[rule])))
-    return out
+    return DEFAULT_CALENDAR.monthly_schedule(start, n_periods, months_per_period, rule)
 
 
 def year_fraction(d1: date, d2: date, basis: Literal["act365f", "act360", "30/360"] = "act365f") -> float:

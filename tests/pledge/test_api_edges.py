@@ -313,9 +313,10 @@ def test_terms_must_fit_the_loan_term_and_give_a_non_negative_rate(client: Any, 
     s = client.get(f"/api/v1/loans/{lid}/schedule", headers=maker.headers).json()
     assert [i["principal_fen"] for i in s["data"]] == [0, 0, 0, 500_000_000]
     assert s["data"][-1]["due_date"] == "2027-09-01"
-    # interest of the first quarter: 5,000,000 × 4.5 % × days / 365, to the fen (Actual/365F)
+    # interest of the first quarter: 5,000,000 × 4.5 % × days / 360, to the fen (ACT/360, the PBoC daily rate
+    # for an interest-only loan)
     first = s["data"][0]
-    assert first["interest_fen"] == round(500_000_000 * 45 * first["days"] / (1000 * 365))
+    assert first["interest_fen"] == round(500_000_000 * 45 * first["days"] / (1000 * 360))
 
 
 def test_an_import_file_is_limited_in_rows(client: Any, make_user: Any, monkeypatch: Any) -> None:

@@ -441,8 +441,8 @@ def test_penalty_interest_is_charged_and_paid_before_interest(client: Any, make_
     r = client.post(f"/api/v1/loans/{lid}/charges", headers=maker.headers,
                     json={"kind": "penalty_interest", "as_of": as_of.isoformat()})
     assert r.status_code == 201, r.text
-    # hand computation: overdue principal × 3.85 % × 1.5 × 10 / 365, half-even to the fen
-    expected = (Decimal(first["principal_fen"]) * Decimal("0.0385") * Decimal("1.5") * 10 / 365).quantize(Decimal(1))
+    # hand computation (PBoC daily rate = annual ÷ 360): overdue principal × 3.85 % × 1.5 × 10 / 360, half-even
+    expected = (Decimal(first["principal_fen"]) * Decimal("0.0385") * Decimal("1.5") * 10 / 360).quantize(Decimal(1))
     assert r.json()["amount_fen"] == int(expected)
     pay = client.post(f"/api/v1/loans/{lid}/payments", headers=maker.headers,
                       json={"amount_cny": "1000.00", "paid_on": as_of.isoformat()}).json()

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ipfin import ql
+from pledge.conventions import ACT_365F
 from pledge.schedule import (
     InterestRate,
     LoanTerms,
@@ -30,7 +31,7 @@ ONE_M = 100_000_000  # 1,000,000.00 CNY in fen
 
 def terms(kind: ScheduleType = ScheduleType.EQUAL_INSTALMENT, principal: int = ONE_M, n: int = 12,
           rate: str = "0.0400", months: int = 1, start: date = START) -> LoanTerms:
-    return LoanTerms(principal, InterestRate.fixed(rate), start, n, kind, months)
+    return LoanTerms(principal, InterestRate.fixed(rate), start, n, kind, months, convention=ACT_365F)
 
 
 def hand_interest(balance_fen: int, rate: str, days: int) -> int:
@@ -112,7 +113,7 @@ def test_equal_instalment_payments_discount_back_to_the_principal():
 def test_equal_instalment_with_equal_periods_matches_annuity_formula_in_fen():
     """With 30-day periods the level payment equals the annuity formula with i = r·30/365."""
     dates = [START + timedelta(days=30 * k) for k in range(1, 13)]
-    s = schedule_on_dates(ONE_M, Decimal("0.0365"), START, dates, ScheduleType.EQUAL_INSTALMENT)
+    s = schedule_on_dates(ONE_M, Decimal("0.0365"), START, dates, ScheduleType.EQUAL_INSTALMENT, convention=ACT_365F)
     i = 0.0365 * 30 / 365  # 0.3 % per period exactly
     assert s.level_payment_fen == round(ONE_M * i / (1 - (1 + i) ** -12))
 
