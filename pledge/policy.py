@@ -23,7 +23,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ipfin.money import Fen, fen_to_cny
-from ipfin.reference import IP_TYPES
+from pledge.eligibility import KNOWN_IP_TYPES, TypeEligibilityRule, default_type_rules
 from pledge.monitoring import BucketPolicy
 
 DEFAULT_POLICY_PATH = Path(__file__).with_name("default_policy.json")
@@ -53,6 +53,8 @@ class IpTypeRule(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     bands: tuple[ScoreBand, ...] = Field(min_length=1)
+    assumption: bool = Field(default=False, description="the rates are an ipfin assumption, not a cited policy")
+    note: str = ""
 
     @field_validator("bands")
     @classmethod
@@ -101,6 +103,9 @@ class PledgePolicy(BaseModel):
     name: str = "default"
     version: str = "1"
     rules: dict[str, IpTypeRule]
+    eligibility: dict[str, TypeEligibilityRule] = Field(
+        default_factory=lambda: dict(default_type_rules()),
+        description="per-IP-type eligibility rules (annual fee, expiry on record, data-IP certificate and legality)")
     basis: Literal["appraised", "mc_percentile"] = "appraised"
     basis_percentile: int = Field(default=5, ge=1, le=99)
     haircuts: tuple[PortfolioHaircut, ...] = ()
@@ -126,12 +131,20 @@ class PledgePolicy(BaseModel):
         """The overdue buckets of this policy for :func:`pledge.monitoring.monitor_loan`."""
         return BucketPolicy(self.overdue_bucket_bounds, self.npl_after_days)
 
+    @field_validator("eligibility")
+    @classmethod
+    def _known_eligibility_types(cls, rules: dict[str, TypeEligibilityRule]) -> dict[str, TypeEligibilityRule]:
+        unknown = sorted(set(rules) - set(KNOWN_IP_TYPES))
+        if unknown:
+            raise ValueError(f"eligibility: unknown IP type(s) {unknown}; known: {sorted(KNOWN_IP_TYPES)}")
+        return rules
+
     @field_validator("rules")
     @classmethod
     def _known_types(cls, rules: dict[str, IpTypeRule]) -> dict[str, IpTypeRule]:
-        unknown = sorted(set(rules) - set(IP_TYPES))
+        unknown = sorted(set(rules) - set(KNOWN_IP_TYPES))
         if unknown:
-            raise ValueError(f"unknown IP type(s) {unknown}; known: {sorted(IP_TYPES)}")
+            raise ValueError(f"unknown IP type(s) {unknown}; known: {sorted(KNOWN_IP_TYPES)}")
         if not rules:
             raise ValueError("at least one IP type rule is needed")
         return rules
@@ -148,7 +161,8 @@ def save_policy(policy: PledgePolicy, path: str | Path) -> None:
 
 
 def default_policy() -> PledgePolicy:
-    """The policy shipped with ipfin: 10–60 % pledge rates, lower for utility models (DESIGN §3)."""
+    """The policy shipped with ipfin: 10–60 % pledge rates, lower for utility models (DESIGN §3); the
+    rates for data IP, GIs, IC layout designs and plant varieties are labelled assumptions."""
     return load_policy(DEFAULT_POLICY_PATH)
 
 
@@ -170,7 +184,7 @@ class CollateralValue:
     percentiles: dict[int, Fen] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.ip_type not in IP_TYPES:
+        if self.ip_type not in KNOWN_IP_TYPES:
             raise ValueError(f"ip_type: unknown IP type {self.ip_type!r}")
         s = Decimal(str(self.score)) if not isinstance(self.score, Decimal) else self.score
         if not s.is_finite() or not (0 <= s <= 100):

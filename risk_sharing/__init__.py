@@ -5,24 +5,19 @@ largest-remainder rule so parts always sum exactly to the whole.
 
 * :mod:`risk_sharing.rules` — a rule as validated data (JSON/YAML/DB rows), versions.
 * :mod:`risk_sharing.presets` — shipped schemes (Chongqing 4:2:2:2, NFGF 2019, Anhui 4321, …).
-* :mod:`risk_sharing.engine` — ``select_version``, ``review_claim``, ``simulate``.
+* :mod:`risk_sharing.claims` — loans, claims and the ledger context of a review, as data.
+* :mod:`risk_sharing.engine` — ``select_version``, ``review_claim``.
+* :mod:`risk_sharing.splitting` — ``split_loss`` (the splitting and cap rule), ``simulate``, ``risk_fee_fen``.
 * :mod:`risk_sharing.recovery` — recoveries shared back, capped at what each paid.
 * :mod:`risk_sharing.ledger` — balances, usage figures and cap headroom from ledger entries.
 """
 
-from risk_sharing.engine import (
-    Claim,
-    ClaimReview,
-    ExistingClaim,
-    Loan,
-    ReviewContext,
-    review_claim,
-    select_version,
-    simulate,
-)
+from risk_sharing.claims import Claim, ExistingClaim, Loan, ReviewContext
+from risk_sharing.engine import ClaimReview, review_claim, select_version
 from risk_sharing.presets import list_presets, load_preset
 from risk_sharing.recovery import share_recovery
 from risk_sharing.rules import Rule, load_rule, rule_from_dict, rule_to_dict
+from risk_sharing.splitting import simulate
 
 __all__ = [
     "Claim",

@@ -3,7 +3,7 @@
 The ledger is an append-only list of entries: a *payout* is what a party bore/paid
 for an approved claim, a *recovery* is what it got back later. From these this module
 computes per-party balances (paid, recovered, net) per rule family and year, the usage
-figures a claim review needs (:class:`~risk_sharing.engine.ReviewContext`) and cap
+figures a claim review needs (:class:`~risk_sharing.claims.ReviewContext`) and cap
 headroom. The API calls these while holding a lock on the cap-usage row, so two claims
 racing for the last of a cap cannot both take it.
 
@@ -22,16 +22,11 @@ from datetime import date
 from enum import StrEnum
 
 from ipfin.money import Fen, cny_to_fen
-from risk_sharing.engine import (
-    Claim,
-    ClaimReview,
-    ExistingClaim,
-    Loan,
-    ReviewContext,
-    payout_rate_headroom,
-)
+from risk_sharing.claims import Claim, ExistingClaim, Loan, ReviewContext
+from risk_sharing.engine import ClaimReview
 from risk_sharing.recovery import RecoveryShare
 from risk_sharing.rules import Rule
+from risk_sharing.splitting import payout_rate_headroom
 
 
 class EntryKind(StrEnum):

@@ -1,7 +1,7 @@
 """Value many assets from a JSON, CSV or XLSX file, with a progress callback.
 
 JSON: one request object, a list of them, or ``{"requests": [...]}`` (nested as
-:class:`~valuation.engine.ValuationRequest`). CSV/XLSX: one asset per row with flat columns
+:class:`~valuation.request.ValuationRequest`). CSV/XLSX: one asset per row with flat columns
 (see :data:`FLAT_COLUMNS`); empty cells fall back to the defaults. Each asset is validated and
 valued on its own: a bad row is reported with its error and does not stop the batch.
 """
@@ -19,7 +19,9 @@ from pydantic import ValidationError
 
 from ipfin.executor import Executor
 
-from .engine import ValuationRequest, ValuationResult, value_asset
+from .engine import value_asset
+from .request import ValuationRequest
+from .result import ValuationResult
 
 ProgressFn = Callable[[int, int, str], None]
 

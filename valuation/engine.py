@@ -1,11 +1,11 @@
 """The single entry point: ``value_asset(ValuationRequest) -> ValuationResult``.
 
-``ValuationRequest`` is a validated pydantic model (bad input raises ``ValidationError`` naming
-the field); ``ValuationResult`` is JSON-serialisable with money in integer fen (``*_fen``) and
-statistics as floats. The function is pure: no I/O; Monte Carlo work goes through the executor
-passed in (in-process by default).
+``ValuationRequest`` (:mod:`valuation.request`) is a validated pydantic model (bad input raises
+``ValidationError`` naming the field); ``ValuationResult`` (:mod:`valuation.result`) is
+JSON-serialisable with money in integer fen (``*_fen``) and statistics as floats. The function is
+pure: no I/O; Monte Carlo work goes through the executor passed in (in-process by default).
 
-What ``value_asset`` does, in order:
+What ``value_asset`` does, in order (one private function per step; ``_value_asset`` reads as this list):
 
 1. remaining legal term from the asset's type and dates; remaining economic life =
    min(economic life, legal term) (a stated life beyond the legal term is a validation error);
@@ -29,555 +29,40 @@ What ``value_asset`` does, in order:
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
-from enum import StrEnum
-from typing import Annotated, Any, Literal
-
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from typing import Any
 
 from ipfin.executor import Executor
-from ipfin.money import Fen, MoneyError, cny_to_fen, fen_to_cny
-from ipfin.validation import IndustrySection, MoneyCNY, Rate, check_patent_number, patent_kind
+from ipfin.money import Fen, cny_to_fen
 
 from . import cost as cost_mod
 from . import income as inc
 from . import market as mkt
-from .assets import PATENT_TYPES, IPAsset, IPType, LegalStatus, LicenceRecord
-from .montecarlo import DistKind, MCSpec, ThreePoint, mean_revenue_path, run_monte_carlo
+from .assets import NEW_COLLATERAL_TYPES, NO_STATUTORY_EXPIRY, IPAsset, IPType, LegalStatus, collateral_types
+from .montecarlo import MCSpec, ThreePoint, mean_revenue_path, run_monte_carlo
 from .real_option import RealOptionInputs, value_real_option
-from .reconcile import FenRangeError, float_to_fen, reconcile, tornado
+from .reconcile import FenRangeError, Reconciliation, TornadoBar, float_to_fen, reconcile, tornado
+from .request import ValuationRequest
+from .result import (
+    ComparableOut,
+    ComparableSelectionOut,
+    CostOut,
+    DiscountLine,
+    FlowOut,
+    IncomeOut,
+    MarketOut,
+    MonteCarloOut,
+    RealOptionOut,
+    ReconLine,
+    ScoreLine,
+    ScoreOut,
+    TornadoOut,
+    ValuationResult,
+)
 from .scoring import IndicatorScore, ScoringScheme, load_scheme, score
 
-LIFE_TOLERANCE_YEARS = 1e-9
-MAX_AMOUNT_CNY = Decimal("1e13")
-"""Largest CNY amount accepted in a request (10 trillion): beyond any one IP right's business, and
-small enough that compounded forecasts stay within BIGINT fen columns."""
-MAX_PATHS = 5_000_000
 TORNADO_LIFE_YEARS = 2.0
-
-_KIND_OF_PATENT = {IPType.INVENTION_PATENT: "invention", IPType.UTILITY_MODEL: "utility_model",
-                   IPType.DESIGN: "design"}
-
-
-class Approach(StrEnum):
-    INCOME = "income"
-    MARKET = "market"
-    COST = "cost"
-    REAL_OPTION = "real_option"
-
-
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-Fraction01 = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
-NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-PosFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-AdjustmentFactor = Annotated[float, Field(gt=0, le=10, allow_inf_nan=False)]
-
-
-def _at_most_max(v: Decimal) -> Decimal:
-    if abs(v) > MAX_AMOUNT_CNY:
-        raise ValueError(f"amount must not exceed {MAX_AMOUNT_CNY:,.0f} CNY")
-    return v
-
-
-def _signed_cny(v: Any) -> Decimal:
-    """A signed CNY amount (profit may be negative): finite, at most two decimals."""
-    if isinstance(v, bool):
-        raise ValueError("amount must be a number")
-    if isinstance(v, float):
-        if not math.isfinite(v):
-            raise ValueError("amount must be finite")
-        v = repr(v)
-    try:
-        return fen_to_cny(cny_to_fen(v, allow_negative=True))
-    except MoneyError as exc:
-        raise ValueError(str(exc)) from exc
-
-
-AmountCNY = Annotated[MoneyCNY, AfterValidator(_at_most_max)]
-"""Non-negative CNY amount (≤ 2 decimals), at most ``MAX_AMOUNT_CNY``."""
-SignedAmountCNY = Annotated[Decimal, BeforeValidator(_signed_cny), AfterValidator(_at_most_max)]
-"""CNY amount that may be negative (a profit or cash flow), |x| ≤ ``MAX_AMOUNT_CNY``."""
-
-
-# --------------------------------------------------------------------------- request
-
-
-class LicenceIn(_In):
-    licensee: str = Field(min_length=1, max_length=200)
-    start: date
-    royalty_rate: Rate
-    exclusive: bool = False
-    upfront_cny: AmountCNY = Decimal("0.00")
-
-
-class AssetIn(_In):
-    """The IP right (see :class:`valuation.assets.IPAsset`)."""
-
-    ip_type: IPType
-    identifier: str = Field(min_length=1, max_length=40,
-                            description="patent application number, trademark reg. no., …")
-    title: str = Field("", max_length=500)
-    legal_status: LegalStatus = LegalStatus.IN_FORCE
-    filing_date: date | None = None
-    grant_date: date | None = None
-    registration_date: date | None = None
-    publication_date: date | None = None
-    author_death_date: date | None = None
-    term_extension_days: int = Field(0, ge=0)
-    assumed_renewals: int = Field(0, ge=0, le=20)
-    claims: int = Field(0, ge=0, le=10_000)
-    independent_claims: int = Field(0, ge=0, le=10_000)
-    family_size: int = Field(1, ge=1, le=10_000)
-    forward_citations: int = Field(0, ge=0, le=10_000_000)
-    licences: list[LicenceIn] = Field(default_factory=list)
-    industry: IndustrySection | None = None
-
-    @model_validator(mode="after")
-    def _consistent(self) -> AssetIn:
-        if self.ip_type in PATENT_TYPES:
-            number = check_patent_number(self.identifier)
-            if patent_kind(number) != _KIND_OF_PATENT[self.ip_type]:
-                raise ValueError(f"identifier: {number} is a {patent_kind(number)} number, not {self.ip_type}")
-            if self.filing_date is None:
-                raise ValueError("filing_date is required for a patent")
-            if self.grant_date is not None and self.grant_date < self.filing_date:
-                raise ValueError("grant_date must not be before filing_date")
-        elif self.ip_type is IPType.TRADEMARK and self.registration_date is None:
-            raise ValueError("registration_date is required for a trademark")
-        elif self.ip_type not in PATENT_TYPES and self.ip_type is not IPType.TRADEMARK and (
-            self.publication_date is None and self.author_death_date is None
-        ):
-            raise ValueError("publication_date (or author_death_date) is required for a copyright")
-        if self.independent_claims > self.claims:
-            raise ValueError("independent_claims must not exceed claims")
-        return self
-
-    def to_asset(self) -> IPAsset:
-        return IPAsset(
-            ip_type=self.ip_type, identifier=self.identifier, title=self.title, legal_status=self.legal_status,
-            filing_date=self.filing_date, grant_date=self.grant_date, registration_date=self.registration_date,
-            publication_date=self.publication_date, author_death_date=self.author_death_date,
-            term_extension_days=self.term_extension_days, assumed_renewals=self.assumed_renewals,
-            claims=self.claims, independent_claims=self.independent_claims, family_size=self.family_size,
-            forward_citations=self.forward_citations,
-            licences=tuple(LicenceRecord(lc.licensee, lc.start, lc.royalty_rate, lc.exclusive,
-                                         cny_to_fen(lc.upfront_cny)) for lc in self.licences),
-            industry=self.industry,
-        )
-
-
-class EconomicsIn(_In):
-    """Revenue of the IP-based product (CNY a year), margin, growth, tax."""
-
-    base_revenue_cny: AmountCNY | None = Field(
-        None, description="current annual revenue; year t = base × (1+g)^t (required except for with_and_without)")
-    revenue_forecast_cny: list[AmountCNY] = Field(default_factory=list, max_length=100,
-                                                description="explicit years 1..n")
-    revenue_growth: float = Field(0.0, gt=-1, le=1, allow_inf_nan=False)
-    revenue_volatility: float = Field(0.0, ge=0, le=2, allow_inf_nan=False)
-    profit_margin: Rate = 0.15
-    tax_rate: Rate = 0.25
-
-
-class DiscountIn(_In):
-    """折现率 build-up; with ``premia_from_score`` the technical, market and legal premia come
-    from the indicator score instead of the values given here."""
-
-    risk_free: Rate
-    technical: Rate = 0.0
-    market: Rate = 0.0
-    funding: Rate = 0.0
-    management: Rate = 0.0
-    legal: Rate = 0.0
-    premia_from_score: bool = False
-
-
-class ThreePointIn(_In):
-    low: NonNegFloat
-    mode: NonNegFloat
-    high: NonNegFloat
-    distribution: DistKind = DistKind.TRIANGULAR
-
-    @model_validator(mode="after")
-    def _ordered(self) -> ThreePointIn:
-        if not self.low <= self.mode <= self.high:
-            raise ValueError("must satisfy low ≤ mode ≤ high")
-        return self
-
-    def to_dist(self) -> ThreePoint:
-        return ThreePoint(self.low, self.mode, self.high, self.distribution)
-
-
-class ShapeIn(_In):
-    kind: inc.ShapeKind = inc.ShapeKind.CONSTANT
-    decay: float = Field(0.0, ge=0, lt=1, allow_inf_nan=False)
-    midpoint: float = Field(3.0, ge=-100, le=100, allow_inf_nan=False, description="S-curve midpoint, years")
-    steepness: float = Field(1.0, gt=0, le=50, allow_inf_nan=False)
-
-
-class EquivalentInvestmentIn(_In):
-    """约当投资分成: K = C_ip(1 + r_ip) / (C_ip(1 + r_ip) + C_other(1 + r_other))."""
-
-    ip_replacement_cost_cny: AmountCNY
-    ip_cost_profit_rate: NonNegFloat = Field(description="适用成本利润率 of the IP (may exceed 100%)")
-    other_assets_cost_cny: AmountCNY
-    other_assets_profit_rate: NonNegFloat
-
-
-class IncomeIn(_In):
-    method: Literal["relief_from_royalty", "profit_share", "excess_earnings", "with_and_without"] = (
-        "relief_from_royalty"
-    )
-    royalty: ThreePointIn | None = Field(None, description="sales royalty (fraction of revenue), three-point")
-    profit_share: Fraction01 | None = Field(None, description="K; else from the score or equivalent investment")
-    equivalent_investment: EquivalentInvestmentIn | None = None
-    contributory_charge_rates: list[Rate] = Field(default_factory=list)
-    cash_flow_with_cny: list[SignedAmountCNY] = Field(
-        default_factory=list, max_length=100,
-        description="with_and_without: pre-tax profit of the business WITH the IP, years 1..n (CNY)")
-    cash_flow_without_cny: list[SignedAmountCNY] = Field(
-        default_factory=list, max_length=100,
-        description="with_and_without: pre-tax profit WITHOUT the IP, same years (CNY)")
-    economic_life_years: PosFloat
-    shape: ShapeIn = Field(default_factory=lambda: ShapeIn.model_validate({}))
-    mid_year: bool = False
-    tab_amortisation_years: int | None = Field(None, ge=1, le=50)
-
-    @model_validator(mode="after")
-    def _royalty_bounds(self) -> IncomeIn:
-        if self.royalty is not None and self.royalty.high >= 1:
-            raise ValueError("royalty.high must be below 1 (a fraction of sales)")
-        if self.method == "relief_from_royalty" and self.royalty is None:
-            raise ValueError("royalty is required for relief_from_royalty")
-        if self.method == "with_and_without":
-            w, wo = self.cash_flow_with_cny, self.cash_flow_without_cny
-            if len(w) != len(wo):
-                raise ValueError("cash_flow_without_cny must cover the same years as cash_flow_with_cny")
-            need = math.ceil(self.economic_life_years - 1e-12)
-            if len(w) < need:
-                raise ValueError(f"cash_flow_with_cny covers {len(w)} years, the economic life needs {need}")
-            for t, (a, b) in enumerate(zip(w, wo, strict=True)):
-                if a < b:
-                    raise ValueError(f"cash_flow_without_cny[{t}] exceeds cash_flow_with_cny[{t}]: the IP's "
-                                     "incremental profit must not be negative (put set-up costs in the real option)")
-        elif self.cash_flow_with_cny or self.cash_flow_without_cny:
-            raise ValueError("cash_flow_with_cny/cash_flow_without_cny are only used by with_and_without")
-        return self
-
-
-class MonteCarloIn(_In):
-    enabled: bool = True
-    paths: int = Field(20_000, ge=2, le=MAX_PATHS)
-    seed: int = Field(0, ge=0, lt=2**63)
-    antithetic: bool = True
-    chunk_size: int = Field(100_000, ge=2, le=1_000_000)
-    life_years: ThreePointIn | None = Field(None, description="economic life, years; default fixed")
-    success_probability: Fraction01 = 1.0
-    annual_hazard: Rate = 0.0
-    discount_rate_sd: float = Field(0.0, ge=0, le=0.2, allow_inf_nan=False)
-    loan_amount_cny: AmountCNY | None = None
-
-    @model_validator(mode="after")
-    def _even(self) -> MonteCarloIn:
-        if self.antithetic and (self.paths % 2 or self.chunk_size % 2):
-            raise ValueError("paths and chunk_size must be even with antithetic sampling")
-        return self
-
-
-class ComparableIn(_In):
-    ref: str = Field(min_length=1, max_length=200)
-    price_cny: AmountCNY
-    quality_score: float = Field(gt=0, le=100, allow_inf_nan=False)
-    remaining_life_years: float = Field(gt=0, le=100, allow_inf_nan=False)
-    time_index_ratio: AdjustmentFactor = 1.0
-    scope_factor: AdjustmentFactor = 1.0
-    transaction_type_factor: AdjustmentFactor = 1.0
-    weight: float = Field(1.0, gt=0, le=1e6, allow_inf_nan=False)
-
-    @field_validator("price_cny")
-    @classmethod
-    def _positive(cls, v: Any) -> Any:
-        if v <= 0:
-            raise ValueError("price_cny must be positive")
-        return v
-
-
-class MarketIn(_In):
-    comparables: list[ComparableIn] = Field(min_length=1)
-    annuity_life_factor: bool = True
-    subject_quality_score: float | None = Field(None, gt=0, le=100, allow_inf_nan=False)
-
-
-class CostItemIn(_In):
-    name: str = Field(min_length=1, max_length=200)
-    amount_cny: AmountCNY
-
-
-class CostIn(_In):
-    items: list[CostItemIn] = Field(min_length=1)
-    profit_margin: Rate = 0.0
-    obsolescence: Fraction01 | None = None
-    obsolescence_items: dict[str, Fraction01] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _one_obsolescence(self) -> CostIn:
-        if self.obsolescence is not None and self.obsolescence_items:
-            raise ValueError("give obsolescence or obsolescence_items, not both")
-        return self
-
-
-class RealOptionIn(_In):
-    commercialisation_cost_cny: AmountCNY
-    volatility: float = Field(gt=0, le=3, allow_inf_nan=False)
-    cost_of_delay: Rate | None = None
-    binomial_steps: int = Field(500, ge=10, le=5000)
-
-    @field_validator("commercialisation_cost_cny")
-    @classmethod
-    def _positive(cls, v: Any) -> Any:
-        if v <= 0:
-            raise ValueError("commercialisation_cost_cny must be positive")
-        return v
-
-
-class ValuationRequest(_In):
-    """Everything needed to value one IP asset. Weights per approach must sum to 1."""
-
-    asset: AssetIn
-    valuation_date: date
-    economics: EconomicsIn
-    discount: DiscountIn
-    income: IncomeIn
-    market: MarketIn | None = None
-    cost: CostIn | None = None
-    real_option: RealOptionIn | None = None
-    scores: dict[str, Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]] | None = None
-    monte_carlo: MonteCarloIn = Field(default_factory=lambda: MonteCarloIn.model_validate({}))
-    weights: dict[Approach, Fraction01] = Field(default_factory=lambda: {Approach.INCOME: 1.0})
-
-    @field_validator("weights")
-    @classmethod
-    def _sum_to_one(cls, v: dict[Approach, float]) -> dict[Approach, float]:
-        if not v:
-            raise ValueError("at least one approach weight is needed")
-        s = math.fsum(v.values())
-        if abs(s - 1) > 1e-9:
-            raise ValueError(f"weights must sum to 1 (got {s:.6f})")
-        return v
-
-    @model_validator(mode="after")
-    def _cross_checks(self) -> ValuationRequest:
-        asset = self.asset.to_asset()
-        for name in ("filing_date", "grant_date", "registration_date", "publication_date"):
-            d = getattr(self.asset, name)
-            if d is not None and d > self.valuation_date:
-                raise ValueError(f"asset.{name} ({d}) is after the valuation_date ({self.valuation_date})")
-        legal = asset.remaining_legal_term(self.valuation_date)
-        if legal <= 0:
-            raise ValueError(
-                f"asset.legal_status: the right is not in force on {self.valuation_date} (status "
-                f"{self.asset.legal_status}, expiry {asset.expiry()})"
-            )
-        if self.income.economic_life_years > legal + LIFE_TOLERANCE_YEARS:
-            raise ValueError(
-                f"income.economic_life_years ({self.income.economic_life_years:g}) exceeds the remaining "
-                f"legal term ({legal:.4f} years to {asset.expiry()})"
-            )
-        lf = self.monte_carlo.life_years
-        if lf is not None and lf.low <= 0:
-            raise ValueError("monte_carlo.life_years.low must be positive")
-        if lf is not None and lf.high > legal + LIFE_TOLERANCE_YEARS:
-            raise ValueError(
-                f"monte_carlo.life_years.high ({lf.high:g}) exceeds the remaining legal term ({legal:.4f} years)"
-            )
-        for ap, w in self.weights.items():
-            if w > 0 and ap is not Approach.INCOME and getattr(self, ap.value) is None:
-                raise ValueError(f"weights.{ap.value}: weighted approach has no '{ap.value}' inputs")
-        if self.income.method == "profit_share" and self.income.profit_share is None and (
-            self.income.equivalent_investment is None and self.scores is None
-        ):
-            raise ValueError("income.profit_share: give K, equivalent_investment or scores")
-        if self.income.method == "excess_earnings" and (
-            math.fsum(self.income.contributory_charge_rates) > self.economics.profit_margin
-        ):
-            raise ValueError("income.contributory_charge_rates: they sum to more than economics.profit_margin")
-        if self.income.method != "with_and_without" and self.economics.base_revenue_cny is None:
-            raise ValueError(f"economics.base_revenue_cny is required for {self.income.method}")
-        if self.real_option is not None and self.income.economic_life_years * 365 < 1:
-            raise ValueError("real_option: the remaining economic life is shorter than one day (option maturity)")
-        if self.discount.premia_from_score and self.scores is None:
-            raise ValueError("discount.premia_from_score needs scores")
-        if self.market is not None and self.market.subject_quality_score is None and self.scores is None:
-            raise ValueError("market.subject_quality_score: give it or scores")
-        return self
-
-
-# --------------------------------------------------------------------------- result
-
-
-class _Out(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class DiscountLine(_Out):
-    item: str
-    rate: float
-
-
-class ScoreLine(_Out):
-    dimension: str
-    indicator: str
-    label_zh: str
-    label_en: str
-    score: float
-    weight: float
-    contribution: float
-    source: str
-
-
-class ScoreOut(_Out):
-    total: float
-    dimensions: dict[str, float]
-    items: list[ScoreLine]
-    profit_share: float
-    risk_premia: dict[str, float]
-    explanation: list[str]
-
-
-class FlowOut(_Out):
-    year: int
-    revenue_fen: Fen
-    attributable_pre_tax_fen: Fen
-    attributable_after_tax_fen: Fen
-    discount_factor: float
-    present_value_fen: Fen
-
-
-class IncomeOut(_Out):
-    method: str
-    value_fen: Fen
-    value_before_tab_fen: Fen
-    tab_factor: float
-    discount_rate: float
-    life_years: float
-    sales_royalty_rate: float
-    profit_share: float | None
-    profit_share_source: str | None
-    flows: list[FlowOut]
-
-
-class MonteCarloOut(_Out):
-    n_paths: int
-    seed: int
-    antithetic: bool
-    mean_fen: Fen
-    median_fen: Fen
-    p5_fen: Fen
-    p25_fen: Fen
-    p75_fen: Fen
-    p95_fen: Fen
-    std_cny: float
-    standard_error_cny: float
-    relative_standard_error: float
-    histogram_counts: list[int]
-    histogram_edges_fen: list[Fen]
-    loan_amount_fen: Fen | None
-    prob_value_below_loan: float | None
-    prob_value_below_loan_se: float | None
-
-
-class ComparableOut(_Out):
-    ref: str
-    price_fen: Fen
-    quality_ratio: float
-    life_factor: float
-    time_factor: float
-    scope_factor: float
-    transaction_type_factor: float
-    adjusted_value_fen: Fen
-    weight: float
-
-
-class MarketOut(_Out):
-    value_fen: Fen
-    mean_fen: Fen
-    median_fen: Fen
-    std_fen: Fen
-    coefficient_of_variation: float
-    low_fen: Fen
-    high_fen: Fen
-    table: list[ComparableOut]
-
-
-class CostOut(_Out):
-    value_fen: Fen
-    replacement_cost_fen: Fen
-    profit_margin: float
-    obsolescence: float
-    items: list[tuple[str, Fen]]
-    obsolescence_items: list[tuple[str, float]]
-
-
-class RealOptionOut(_Out):
-    european_fen: Fen
-    american_fen: Fen
-    intrinsic_fen: Fen
-    pv_cash_flows_fen: Fen
-    commercialisation_cost_fen: Fen
-    years: float
-    volatility: float
-    cost_of_delay: float
-    risk_free: float
-
-
-class ReconLine(_Out):
-    approach: str
-    value_fen: Fen
-    low_fen: Fen
-    high_fen: Fen
-    weight: str
-    contribution_fen: Fen
-
-
-class TornadoOut(_Out):
-    input: str
-    base_input: float
-    low_input: float
-    high_input: float
-    value_at_low_fen: Fen
-    value_at_high_fen: Fen
-
-
-class ValuationResult(_Out):
-    """JSON-serialisable valuation: money in integer fen, statistics as floats."""
-
-    identifier: str
-    ip_type: str
-    title: str
-    valuation_date: date
-    expiry_date: date
-    remaining_legal_term_years: float
-    remaining_economic_life_years: float
-    discount_rate: float
-    discount_build_up: list[DiscountLine]
-    score: ScoreOut | None
-    income: IncomeOut
-    monte_carlo: MonteCarloOut | None
-    market: MarketOut | None
-    cost: CostOut | None
-    real_option: RealOptionOut | None
-    appraised_value_fen: Fen
-    appraised_low_fen: Fen
-    appraised_high_fen: Fen
-    reconciliation: list[ReconLine]
-    income_basis: str
-    tornado_base_fen: Fen
-    tornado: list[TornadoOut]
-    warnings: list[str]
 
 
 # --------------------------------------------------------------------------- engine
@@ -656,21 +141,88 @@ def _with_without_paths(req: ValuationRequest, years: int) -> tuple[list[float],
 
 def _value_asset(request: ValuationRequest, *, executor: Executor | None,
                  scheme: ScoringScheme | None) -> ValuationResult:
+    """``value_asset`` without the range translation: the numbered steps of the module docstring."""
     req = request
-    asset = req.asset.to_asset()
-    on = req.valuation_date
-    legal = asset.remaining_legal_term(on)
-    life = min(req.income.economic_life_years, legal)
+    asset, legal, life = _legal_term_and_life(req)  # 1. legal term and economic life
     scheme = scheme or load_scheme()
-    sc = score(req.scores, scheme, asset=asset, on=on) if req.scores is not None else None
+    sc, k, k_src = _indicator_score(req, scheme, asset)  # 2. indicator score: K, risk premia
+    bu = _build_up(req, sc)  # 3. discount rate by build-up
+    ctx = _context(req, asset, legal, life, scheme, sc, k, k_src, bu)
+    iv, income_out = _income_approach(ctx)  # 4. income approach
+    mc_out, income_values, basis = _monte_carlo(ctx, iv, income_out, executor)  # 5. Monte Carlo
+    values: dict[str, tuple[Fen, Fen, Fen]] = {"income": income_values}
+    market_out = _market_approach(ctx)  # 6. market, cost and real option
+    cost_out = _cost_approach(req)
+    ro_out = _real_option_approach(ctx, iv)
+    values.update(_approach_values(market_out, cost_out, ro_out))
+    rec = reconcile(values, {a.value: w for a, w in req.weights.items()})  # 7. reconciliation, tornado, warnings
+    t_base, bars = _tornado(ctx)
+    warnings = _warnings(asset, legal, mc_out, market_out, sc)
+    return _result(ctx, rec, t_base, bars, warnings, income=income_out, monte_carlo=mc_out, market=market_out,
+                   cost=cost_out, real_option=ro_out, income_basis=basis)
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What the steps share: the request, the figures of steps 1–3 and the forecast they all value."""
+
+    req: ValuationRequest
+    asset: IPAsset
+    on: date
+    legal: float  # remaining legal term, years
+    life: float  # remaining economic life, years
+    scheme: ScoringScheme
+    sc: IndicatorScore | None
+    k: float | None  # profit share K
+    k_src: str | None
+    bu: inc.DiscountRateBuildUp
+    r: float  # discount rate
+    n_years: int  # forecast horizon
+    wnw: bool  # with_and_without
+    cf_with: list[float]
+    cf_without: list[float]
+    forecast: list[float]  # the years given (for with_and_without: the increment), extended by growth
+    base_revenue: float
+    revenue: list[float]  # mean attributable revenue path, years 1..n_years
+    shape: inc.IncomeShape
+    common: dict[str, Any]  # keyword arguments every income method takes
+    sales_rate: float  # attributable fraction of revenue, pre-tax
+
+    @property
+    def base_params(self) -> dict[str, float]:
+        """The tornado inputs at their base values."""
+        e = self.req.economics
+        return {"revenue_scale": 1.0, "revenue_growth": e.revenue_growth, "sales_rate": self.sales_rate,
+                "discount_rate": self.r, "life": self.life, "tax_rate": e.tax_rate}
+
+
+def _legal_term_and_life(req: ValuationRequest) -> tuple[IPAsset, float, float]:
+    """Step 1: the asset, its remaining legal term and remaining economic life = min(life, legal term)."""
+    asset = req.asset.to_asset()
+    legal = asset.remaining_legal_term(req.valuation_date)
+    return asset, legal, min(req.income.economic_life_years, legal)
+
+
+def _indicator_score(req: ValuationRequest, scheme: ScoringScheme,
+                     asset: IPAsset) -> tuple[IndicatorScore | None, float | None, str | None]:
+    """Step 2: the indicator score (when scores are given) and the profit share K with its source."""
+    sc = score(req.scores, scheme, asset=asset, on=req.valuation_date) if req.scores is not None else None
     k, k_src = _profit_share(req, sc)
-    bu = _build_up(req, sc)
+    return sc, k, k_src
+
+
+def _context(req: ValuationRequest, asset: IPAsset, legal: float, life: float, scheme: ScoringScheme,
+             sc: IndicatorScore | None, k: float | None, k_src: str | None,
+             bu: inc.DiscountRateBuildUp) -> _Context:
+    """Steps 1–3 together with the forecast horizon, the revenue path and the income terms."""
     r = bu.total
     e = req.economics
     mc_high = req.monte_carlo.life_years.high if req.monte_carlo.life_years else 0.0
     # forecast horizon: the longest life used anywhere (Monte Carlo high, tornado's life + 2 years)
     n_years = max(1, math.ceil(min(legal, max(life, mc_high) + TORNADO_LIFE_YEARS) - 1e-12))
     wnw = req.income.method == "with_and_without"
+    cf_with: list[float] = []
+    cf_without: list[float] = []
     if wnw:
         # the attributable "revenue" path is the incremental profit CF_with − CF_without (≥ 0)
         cf_with, cf_without = _with_without_paths(req, n_years)
@@ -685,169 +237,207 @@ def _value_asset(request: ValuationRequest, *, executor: Executor | None,
                             req.income.shape.steepness)
     common: dict[str, Any] = dict(tax_rate=e.tax_rate, discount_rate=r, life_years=life, mid_year=req.income.mid_year,
                   shape=shape, tab_amortisation_years=req.income.tab_amortisation_years)
-    sales_rate = _sales_rate(req, k)
+    return _Context(
+        req=req, asset=asset, on=req.valuation_date, legal=legal, life=life, scheme=scheme, sc=sc, k=k, k_src=k_src,
+        bu=bu, r=r, n_years=n_years, wnw=wnw, cf_with=cf_with, cf_without=cf_without, forecast=forecast,
+        base_revenue=base_revenue, revenue=revenue, shape=shape, common=common, sales_rate=_sales_rate(req, k),
+    )
 
-    def income_value(p: dict[str, float]) -> inc.IncomeValue:
-        """Deterministic income value as a function of the tornado inputs."""
-        rev = [x * p["revenue_scale"] for x in mean_revenue_path(base_revenue, p["revenue_growth"],
-                                                                 n_years, forecast)]
-        kw = dict(common, tax_rate=p["tax_rate"], discount_rate=p["discount_rate"], life_years=p["life"])
-        return inc.discounted_income(req.income.method, [x * p["sales_rate"] for x in rev], rev, **kw)
 
-    base_params = {"revenue_scale": 1.0, "revenue_growth": e.revenue_growth, "sales_rate": sales_rate,
-                   "discount_rate": r, "life": life, "tax_rate": e.tax_rate}
+def _income_approach(ctx: _Context) -> tuple[inc.IncomeValue, IncomeOut]:
+    """Step 4: the income approach on the mean forecast, with its cash-flow table."""
+    req, e, common = ctx.req, ctx.req.economics, ctx.common
     if req.income.method == "relief_from_royalty":
-        iv = inc.relief_from_royalty(revenue, sales_rate, **common)
+        iv = inc.relief_from_royalty(ctx.revenue, ctx.sales_rate, **common)
     elif req.income.method == "profit_share":
-        assert k is not None
-        iv = inc.profit_share_value(revenue, e.profit_margin, k, **common)
-    elif wnw:
-        iv = inc.with_and_without(cf_with, cf_without, **common)
+        assert ctx.k is not None
+        iv = inc.profit_share_value(ctx.revenue, e.profit_margin, ctx.k, **common)
+    elif ctx.wnw:
+        iv = inc.with_and_without(ctx.cf_with, ctx.cf_without, **common)
     else:
-        iv = inc.excess_earnings(revenue, e.profit_margin, req.income.contributory_charge_rates, **common)
+        iv = inc.excess_earnings(ctx.revenue, e.profit_margin, req.income.contributory_charge_rates, **common)
     income_out = IncomeOut(
         method=iv.method, value_fen=float_to_fen(iv.value), value_before_tab_fen=float_to_fen(iv.value_before_tab),
-        tab_factor=iv.tab_factor, discount_rate=r, life_years=life, sales_royalty_rate=sales_rate,
-        profit_share=k, profit_share_source=k_src,
+        tab_factor=iv.tab_factor, discount_rate=ctx.r, life_years=ctx.life, sales_royalty_rate=ctx.sales_rate,
+        profit_share=ctx.k, profit_share_source=ctx.k_src,
         flows=[FlowOut(year=f.year, revenue_fen=float_to_fen(f.revenue),
                        attributable_pre_tax_fen=float_to_fen(f.attributable_pre_tax),
                        attributable_after_tax_fen=float_to_fen(f.attributable_after_tax),
                        discount_factor=f.discount_factor, present_value_fen=float_to_fen(f.present_value))
                for f in iv.flows],
     )
+    return iv, income_out
 
-    # Monte Carlo of the income approach
-    mc_out = None
-    mc = req.monte_carlo
-    income_range = (income_out.value_fen, income_out.value_fen)
-    income_point = income_out.value_fen
-    basis = "deterministic"
-    if mc.enabled:
-        if req.income.method == "relief_from_royalty":
-            assert req.income.royalty is not None
-            royalty = req.income.royalty.to_dist()
-        elif req.income.method == "profit_share" and sc is not None and req.income.profit_share is None and (
-            req.income.equivalent_investment is None
-        ):
-            lo, hi = scheme.profit_share_range
-            royalty = ThreePoint(lo * e.profit_margin, sales_rate, hi * e.profit_margin)
-        else:
-            royalty = ThreePoint.fixed(sales_rate)
-        life_dist = mc.life_years.to_dist() if mc.life_years is not None else ThreePoint.fixed(life)
-        spec = MCSpec(
-            mean_revenue=tuple(revenue), volatility=e.revenue_volatility, royalty=royalty, tax_rate=e.tax_rate,
-            discount_rate=r, life=life_dist, legal_term_years=legal, discount_rate_sd=mc.discount_rate_sd,
-            success_probability=mc.success_probability, annual_hazard=mc.annual_hazard,
-            mid_year=req.income.mid_year, shape=tuple(shape.factors(n_years)),
-        )
-        res = run_monte_carlo(spec, mc.paths, mc.seed, antithetic=mc.antithetic, chunk_size=mc.chunk_size,
-                              executor=executor)
-        af = iv.tab_factor  # TAB at the base discount rate scales every path (exact when discount_rate_sd = 0)
-        loan_fen = cny_to_fen(mc.loan_amount_cny) if mc.loan_amount_cny is not None else None
-        p_below = p_se = None
-        if loan_fen is not None:
-            p_below, p_se = res.prob_below(loan_fen / 100 / af)
-        mc_out = MonteCarloOut(
-            n_paths=res.n_paths, seed=res.seed, antithetic=res.antithetic,
-            mean_fen=float_to_fen(res.mean * af), median_fen=float_to_fen(res.median * af),
-            p5_fen=float_to_fen(res.p5 * af), p25_fen=float_to_fen(res.p25 * af),
-            p75_fen=float_to_fen(res.p75 * af), p95_fen=float_to_fen(res.p95 * af),
-            std_cny=res.std * af, standard_error_cny=res.standard_error * af,
-            relative_standard_error=res.standard_error / res.mean if res.mean else 0.0,
-            histogram_counts=list(res.histogram_counts),
-            histogram_edges_fen=[float_to_fen(x * af) for x in res.histogram_edges],
-            loan_amount_fen=loan_fen, prob_value_below_loan=p_below, prob_value_below_loan_se=p_se,
-        )
-        income_point, income_range, basis = mc_out.mean_fen, (mc_out.p5_fen, mc_out.p95_fen), "monte_carlo_mean"
 
-    values: dict[str, tuple[Fen, Fen, Fen]] = {"income": (income_point, *income_range)}
+def _monte_carlo(ctx: _Context, iv: inc.IncomeValue, income_out: IncomeOut, executor: Executor | None,
+                 ) -> tuple[MonteCarloOut | None, tuple[Fen, Fen, Fen], str]:
+    """Step 5: Monte Carlo of the income approach; the income (value, low, high) the reconciliation uses, and
+    its basis (the simulation's mean and P5–P95 when it ran, else the deterministic value)."""
+    req, e, mc = ctx.req, ctx.req.economics, ctx.req.monte_carlo
+    if not mc.enabled:
+        return None, (income_out.value_fen, income_out.value_fen, income_out.value_fen), "deterministic"
+    if req.income.method == "relief_from_royalty":
+        assert req.income.royalty is not None
+        royalty = req.income.royalty.to_dist()
+    elif req.income.method == "profit_share" and ctx.sc is not None and req.income.profit_share is None and (
+        req.income.equivalent_investment is None
+    ):
+        lo, hi = ctx.scheme.profit_share_range
+        royalty = ThreePoint(lo * e.profit_margin, ctx.sales_rate, hi * e.profit_margin)
+    else:
+        royalty = ThreePoint.fixed(ctx.sales_rate)
+    life_dist = mc.life_years.to_dist() if mc.life_years is not None else ThreePoint.fixed(ctx.life)
+    spec = MCSpec(
+        mean_revenue=tuple(ctx.revenue), volatility=e.revenue_volatility, royalty=royalty, tax_rate=e.tax_rate,
+        discount_rate=ctx.r, life=life_dist, legal_term_years=ctx.legal, discount_rate_sd=mc.discount_rate_sd,
+        success_probability=mc.success_probability, annual_hazard=mc.annual_hazard,
+        mid_year=req.income.mid_year, shape=tuple(ctx.shape.factors(ctx.n_years)),
+    )
+    res = run_monte_carlo(spec, mc.paths, mc.seed, antithetic=mc.antithetic, chunk_size=mc.chunk_size,
+                          executor=executor)
+    af = iv.tab_factor  # TAB at the base discount rate scales every path (exact when discount_rate_sd = 0)
+    loan_fen = cny_to_fen(mc.loan_amount_cny) if mc.loan_amount_cny is not None else None
+    p_below = p_se = None
+    if loan_fen is not None:
+        p_below, p_se = res.prob_below(loan_fen / 100 / af)
+    mc_out = MonteCarloOut(
+        n_paths=res.n_paths, seed=res.seed, antithetic=res.antithetic,
+        mean_fen=float_to_fen(res.mean * af), median_fen=float_to_fen(res.median * af),
+        p5_fen=float_to_fen(res.p5 * af), p25_fen=float_to_fen(res.p25 * af),
+        p75_fen=float_to_fen(res.p75 * af), p95_fen=float_to_fen(res.p95 * af),
+        std_cny=res.std * af, standard_error_cny=res.standard_error * af,
+        relative_standard_error=res.standard_error / res.mean if res.mean else 0.0,
+        histogram_counts=list(res.histogram_counts),
+        histogram_edges_fen=[float_to_fen(x * af) for x in res.histogram_edges],
+        loan_amount_fen=loan_fen, prob_value_below_loan=p_below, prob_value_below_loan_se=p_se,
+    )
+    return mc_out, (mc_out.mean_fen, mc_out.p5_fen, mc_out.p95_fen), "monte_carlo_mean"
 
-    market_out = None
-    if req.market is not None:
-        q_subject = req.market.subject_quality_score or (sc.total if sc else None)
-        assert q_subject is not None
-        mv = mkt.market_value(
-            [mkt.Comparable(c.ref, _cny(c.price_cny), c.quality_score, c.remaining_life_years, c.time_index_ratio,
-                            c.scope_factor, c.transaction_type_factor, c.weight) for c in req.market.comparables],
-            q_subject, life, discount_rate=r if req.market.annuity_life_factor else None,
-            quality_ratio_bounds=scheme.quality_ratio_bounds,
-        )
-        market_out = MarketOut(
-            value_fen=float_to_fen(mv.value), mean_fen=float_to_fen(mv.mean), median_fen=float_to_fen(mv.median),
-            std_fen=float_to_fen(mv.std), coefficient_of_variation=mv.coefficient_of_variation,
-            low_fen=float_to_fen(mv.low), high_fen=float_to_fen(mv.high),
-            table=[ComparableOut(ref=t.ref, price_fen=float_to_fen(t.price_cny), quality_ratio=t.quality_ratio,
-                                 life_factor=t.life_factor, time_factor=t.time_factor, scope_factor=t.scope_factor,
-                                 transaction_type_factor=t.transaction_type_factor,
-                                 adjusted_value_fen=float_to_fen(t.adjusted_value), weight=t.weight)
-                   for t in mv.table],
-        )
-        values["market"] = (market_out.value_fen, max(0, market_out.value_fen - market_out.std_fen),
-                            market_out.value_fen + market_out.std_fen)
 
-    cost_out = None
-    if req.cost is not None:
-        obs: float | list[tuple[str, float]] = (
-            list(req.cost.obsolescence_items.items()) if req.cost.obsolescence_items else (req.cost.obsolescence or 0.0)
-        )
-        cv = cost_mod.cost_value([cost_mod.CostItem(i.name, _cny(i.amount_cny)) for i in req.cost.items],
-                                 req.cost.profit_margin, obs)
-        cost_out = CostOut(value_fen=float_to_fen(cv.value), replacement_cost_fen=float_to_fen(cv.replacement_cost),
-                           profit_margin=cv.profit_margin, obsolescence=cv.obsolescence,
-                           items=[(i.name, cny_to_fen(i.amount_cny)) for i in req.cost.items],
-                           obsolescence_items=list(cv.obsolescence_items))
-        values["cost"] = (cost_out.value_fen,) * 3
+def _market_approach(ctx: _Context) -> MarketOut | None:
+    """Step 6a: the market approach (hand-typed comparables and/or the register search), when given."""
+    req = ctx.req
+    if req.market is None:
+        return None
+    q_subject = req.market.subject_quality_score or (ctx.sc.total if ctx.sc else None)
+    assert q_subject is not None
+    hand = [mkt.Comparable(c.ref, _cny(c.price_cny), c.quality_score, c.remaining_life_years, c.time_index_ratio,
+                           c.scope_factor, c.transaction_type_factor, c.weight) for c in req.market.comparables]
+    selection, selection_out = _register_selection(req, q_subject, ctx.life)
+    mv = mkt.market_value(
+        [*(selection.comparables if selection else ()), *hand],
+        q_subject, ctx.life, discount_rate=ctx.r if req.market.annuity_life_factor else None,
+        quality_ratio_bounds=ctx.scheme.quality_ratio_bounds,
+    )
+    return MarketOut(
+        value_fen=float_to_fen(mv.value), mean_fen=float_to_fen(mv.mean), median_fen=float_to_fen(mv.median),
+        std_fen=float_to_fen(mv.std), coefficient_of_variation=mv.coefficient_of_variation,
+        low_fen=float_to_fen(mv.low), high_fen=float_to_fen(mv.high),
+        table=[ComparableOut(ref=t.ref, price_fen=float_to_fen(t.price_cny), quality_ratio=t.quality_ratio,
+                             life_factor=t.life_factor, time_factor=t.time_factor, scope_factor=t.scope_factor,
+                             transaction_type_factor=t.transaction_type_factor,
+                             adjusted_value_fen=float_to_fen(t.adjusted_value), weight=t.weight)
+               for t in mv.table],
+        **selection_out,
+    )
 
-    ro_out = None
-    if req.real_option is not None:
-        ro = req.real_option
-        pv_before_tax_shield = iv.value_before_tab
-        inputs = RealOptionInputs(pv_before_tax_shield, _cny(ro.commercialisation_cost_cny), life,
-                                  req.discount.risk_free, ro.volatility, ro.cost_of_delay)
-        rv = value_real_option(inputs, steps=ro.binomial_steps)
-        ro_out = RealOptionOut(european_fen=float_to_fen(rv.european), american_fen=float_to_fen(rv.american),
-                               intrinsic_fen=float_to_fen(rv.intrinsic),
-                               pv_cash_flows_fen=float_to_fen(inputs.pv_cash_flows),
-                               commercialisation_cost_fen=cny_to_fen(ro.commercialisation_cost_cny), years=life,
-                               volatility=ro.volatility, cost_of_delay=rv.q, risk_free=req.discount.risk_free)
-        values["real_option"] = (ro_out.american_fen,) * 3
 
-    rec = reconcile(values, {a.value: w for a, w in req.weights.items()})
+def _cost_approach(req: ValuationRequest) -> CostOut | None:
+    """Step 6b: the cost approach, when given."""
+    if req.cost is None:
+        return None
+    obs: float | list[tuple[str, float]] = (
+        list(req.cost.obsolescence_items.items()) if req.cost.obsolescence_items else (req.cost.obsolescence or 0.0)
+    )
+    cv = cost_mod.cost_value([cost_mod.CostItem(i.name, _cny(i.amount_cny)) for i in req.cost.items],
+                             req.cost.profit_margin, obs)
+    return CostOut(value_fen=float_to_fen(cv.value), replacement_cost_fen=float_to_fen(cv.replacement_cost),
+                   profit_margin=cv.profit_margin, obsolescence=cv.obsolescence,
+                   items=[(i.name, cny_to_fen(i.amount_cny)) for i in req.cost.items],
+                   obsolescence_items=list(cv.obsolescence_items))
 
-    # tornado on the deterministic income value
+
+def _real_option_approach(ctx: _Context, iv: inc.IncomeValue) -> RealOptionOut | None:
+    """Step 6c: the real option (S = income value before TAB, T = remaining economic life), when given."""
+    req = ctx.req
+    if req.real_option is None:
+        return None
+    ro = req.real_option
+    pv_before_tax_shield = iv.value_before_tab
+    inputs = RealOptionInputs(pv_before_tax_shield, _cny(ro.commercialisation_cost_cny), ctx.life,
+                              req.discount.risk_free, ro.volatility, ro.cost_of_delay)
+    rv = value_real_option(inputs, steps=ro.binomial_steps)
+    return RealOptionOut(european_fen=float_to_fen(rv.european), american_fen=float_to_fen(rv.american),
+                         intrinsic_fen=float_to_fen(rv.intrinsic),
+                         pv_cash_flows_fen=float_to_fen(inputs.pv_cash_flows),
+                         commercialisation_cost_fen=cny_to_fen(ro.commercialisation_cost_cny), years=ctx.life,
+                         volatility=ro.volatility, cost_of_delay=rv.q, risk_free=req.discount.risk_free)
+
+
+def _approach_values(market: MarketOut | None, cost: CostOut | None,
+                     real_option: RealOptionOut | None) -> dict[str, tuple[Fen, Fen, Fen]]:
+    """(value, low, high) of the approaches given: market ± one standard deviation; cost and the real option
+    (at its American value) as points."""
+    values: dict[str, tuple[Fen, Fen, Fen]] = {}
+    if market is not None:
+        values["market"] = (market.value_fen, max(0, market.value_fen - market.std_fen),
+                            market.value_fen + market.std_fen)
+    if cost is not None:
+        values["cost"] = (cost.value_fen,) * 3
+    if real_option is not None:
+        values["real_option"] = (real_option.american_fen,) * 3
+    return values
+
+
+def _income_at(ctx: _Context, p: dict[str, float]) -> inc.IncomeValue:
+    """Deterministic income value as a function of the tornado inputs."""
+    rev = [x * p["revenue_scale"] for x in mean_revenue_path(ctx.base_revenue, p["revenue_growth"],
+                                                             ctx.n_years, ctx.forecast)]
+    kw = dict(ctx.common, tax_rate=p["tax_rate"], discount_rate=p["discount_rate"], life_years=p["life"])
+    return inc.discounted_income(ctx.req.income.method, [x * p["sales_rate"] for x in rev], rev, **kw)
+
+
+def _tornado(ctx: _Context) -> tuple[float, list[TornadoBar]]:
+    """Step 7b: tornado sensitivity of the deterministic income value."""
+    e, r, life, sales_rate = ctx.req.economics, ctx.r, ctx.life, ctx.sales_rate
+
     def tv(p: Any) -> float:
-        return income_value(dict(p)).value
+        return _income_at(ctx, dict(p)).value
 
     bumps = {
         "revenue_scale": (0.8, 1.2),
         "revenue_growth": (max(e.revenue_growth - 0.02, -0.99), e.revenue_growth + 0.02),
         "sales_rate": (0.8 * sales_rate, 1.2 * sales_rate),
         "discount_rate": (max(0.001, r - 0.02), min(0.99, r + 0.02)),
-        "life": (max(min(life, 0.5), life - TORNADO_LIFE_YEARS), min(legal, life + TORNADO_LIFE_YEARS)),
+        "life": (max(min(life, 0.5), life - TORNADO_LIFE_YEARS), min(ctx.legal, life + TORNADO_LIFE_YEARS)),
         "tax_rate": (max(0.0, e.tax_rate - 0.05), min(0.99, e.tax_rate + 0.05)),
     }
-    if wnw:  # the attributable fraction is 1 by definition; revenue_scale scales the increment
+    if ctx.wnw:  # the attributable fraction is 1 by definition; revenue_scale scales the increment
         del bumps["sales_rate"]
-    t_base, bars = tornado(tv, base_params, bumps)
+    return tornado(tv, ctx.base_params, bumps)
 
-    warnings = _warnings(asset, legal, mc_out, market_out, sc)
 
+def _result(ctx: _Context, rec: Reconciliation, t_base: float, bars: list[TornadoBar], warnings: list[str], *,
+            income: IncomeOut, monte_carlo: MonteCarloOut | None, market: MarketOut | None, cost: CostOut | None,
+            real_option: RealOptionOut | None, income_basis: str) -> ValuationResult:
+    """Step 7c: the result, from every step's output."""
+    asset, sc = ctx.asset, ctx.sc
     return ValuationResult(
-        identifier=asset.identifier, ip_type=asset.ip_type.value, title=asset.title, valuation_date=on,
-        expiry_date=asset.expiry(), remaining_legal_term_years=legal, remaining_economic_life_years=life,
-        discount_rate=r, discount_build_up=[DiscountLine(item=n, rate=v) for n, v in bu.items()],
+        identifier=asset.identifier, ip_type=asset.ip_type.value, title=asset.title, valuation_date=ctx.on,
+        expiry_date=asset.expiry(), remaining_legal_term_years=ctx.legal, remaining_economic_life_years=ctx.life,
+        discount_rate=ctx.r, discount_build_up=[DiscountLine(item=n, rate=v) for n, v in ctx.bu.items()],
         score=None if sc is None else ScoreOut(
             total=sc.total, dimensions=dict(sc.dimensions),
             items=[ScoreLine(dimension=i.dimension, indicator=i.indicator, label_zh=i.label_zh, label_en=i.label_en,
                              score=i.score, weight=i.weight, contribution=i.contribution, source=i.source)
                    for i in sc.items],
             profit_share=sc.profit_share, risk_premia=dict(sc.risk_premia), explanation=sc.explain()),
-        income=income_out, monte_carlo=mc_out, market=market_out, cost=cost_out, real_option=ro_out,
+        income=income, monte_carlo=monte_carlo, market=market, cost=cost, real_option=real_option,
         appraised_value_fen=rec.appraised_value_fen, appraised_low_fen=rec.low_fen, appraised_high_fen=rec.high_fen,
         reconciliation=[ReconLine(approach=ln.approach, value_fen=ln.value_fen, low_fen=ln.low_fen,
                                   high_fen=ln.high_fen, weight=str(ln.weight), contribution_fen=ln.contribution_fen)
                         for ln in rec.lines],
-        income_basis=basis, tornado_base_fen=float_to_fen(t_base),
+        income_basis=income_basis, tornado_base_fen=float_to_fen(t_base),
         tornado=[TornadoOut(input=b.input, base_input=b.base_input, low_input=b.low_input,
                             high_input=b.high_input, value_at_low_fen=float_to_fen(b.value_at_low),
                             value_at_high_fen=float_to_fen(b.value_at_high))
@@ -861,6 +451,51 @@ MARKET_CV_WARNING = 0.5
 SHORTFALL_WARNING = 0.10
 
 
+REGISTER_SELECTION_RULE = (
+    "同类型同分类、评估基准日前 N 年内的交易, 按剩余寿命与质量评分的相似度排序取前 k 个; 可人工选用或排除 / "
+    "same IP type and class, traded within N years before the valuation date, ranked by similarity of "
+    "remaining life and quality score, top k used; transactions can be included or excluded by hand"
+)
+
+
+def _register_selection(req: ValuationRequest, q_subject: float,
+                        life: float) -> tuple[mkt.ComparableSelection | None, dict[str, Any]]:
+    """Comparables picked from the request's transaction register, and their explanation for MarketOut."""
+    assert req.market is not None
+    m = req.market
+    if not m.transactions:
+        return None, {}
+    sp = m.search
+    factors = {**mkt.DEFAULT_TRANSACTION_TYPE_FACTORS, **sp.transaction_type_factors}
+    try:
+        search = mkt.RegisterSearch(
+            ip_type=req.asset.ip_type, valuation_date=req.valuation_date, subject_quality_score=q_subject,
+            subject_remaining_life_years=life, class_code=sp.class_code, max_age_years=sp.max_age_years,
+            top_k=sp.top_k, life_scale_years=sp.life_scale_years, score_scale=sp.score_scale,
+            missing_quality_similarity=sp.missing_quality_similarity, min_similarity=sp.min_similarity,
+            annual_price_change=sp.annual_price_change, industry=sp.industry, region_prefix=sp.region_prefix,
+            kinds=frozenset(sp.kinds) if sp.kinds is not None else None, transaction_type_factors=factors,
+            include_ids=frozenset(sp.include_ids), exclude_ids=frozenset(sp.exclude_ids))
+        register = [t.to_transaction() for t in m.transactions]
+        sel = mkt.select_comparables(register, search)
+    except ValueError as exc:
+        raise ValueError(f"market.search: {exc}") from exc
+    if not sel.comparables and not m.comparables:
+        raise ValueError("market: the register search found no comparable and none was given by hand; widen the "
+                         "search (class_code, max_age_years) or include transactions by id")
+    by_id = {t.id: t for t in register}
+    shown = [d for d in sel.decisions if d.reason is not mkt.SelectionReason.OTHER_IP_TYPE]
+    out = [ComparableSelectionOut(
+        transaction_id=d.transaction_id, used=d.used, reason=d.reason.value, reason_zh=d.reason_zh,
+        reason_en=d.reason_en, similarity=d.similarity, rank=d.rank, age_years=d.age_years,
+        kind=by_id[d.transaction_id].kind.value, price_fen=by_id[d.transaction_id].price_fen,
+        transaction_date=by_id[d.transaction_id].date,
+        ipc_or_nice_class=by_id[d.transaction_id].ipc_or_nice_class, time_index_ratio=d.time_index_ratio,
+        transaction_type_factor=d.transaction_type_factor) for d in shown]
+    return sel, {"selection": out, "register_size": sel.register_size,
+                 "other_type_count": sel.register_size - len(shown), "selection_rule": REGISTER_SELECTION_RULE}
+
+
 def _warnings(asset: IPAsset, legal: float, mc: MonteCarloOut | None, market: MarketOut | None,
               sc: IndicatorScore | None) -> list[str]:
     """Plain statements about the result's reliability (bilingual), for the credit officer."""
@@ -869,7 +504,14 @@ def _warnings(asset: IPAsset, legal: float, mc: MonteCarloOut | None, market: Ma
         out.append("申请未授权 / the right is pending: its grant, scope and term are not yet certain")
     if legal < 3:
         out.append(f"剩余法定保护期不足3年 / less than 3 years of legal term remain ({legal:.2f} y)")
-    if asset.ip_type is IPType.TRADEMARK and asset.assumed_renewals:
+    if asset.ip_type in NEW_COLLATERAL_TYPES:
+        ct = collateral_types()[asset.ip_type]
+        if ct.assumption:
+            out.append(f"{ct.name_zh}期限规则含假设 / the term rule of {ct.name_en} includes an assumption: "
+                       f"{ct.assumption_note}")
+        if asset.expiry() == NO_STATUTORY_EXPIRY:
+            out.append("无法定保护期限 / no statutory term: the economic life alone limits the income period")
+    if asset.ip_type in (IPType.TRADEMARK, IPType.GEOGRAPHICAL_INDICATION) and asset.assumed_renewals:
         out.append(f"假设续展{asset.assumed_renewals}次 / the term assumes {asset.assumed_renewals} renewal(s)")
     if mc is not None:
         if mc.relative_standard_error > MC_RELATIVE_SE_WARNING:

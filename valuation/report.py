@@ -17,7 +17,8 @@ from typing import Any, Literal
 from ipfin.money import fen_to_cny
 from ipfin.reference import IP_TYPES
 
-from .engine import ValuationResult
+from .assets import NO_STATUTORY_EXPIRY, IPType, collateral_types
+from .result import ValuationResult
 
 Lang = Literal["zh-CN", "en", "bilingual"]
 PLOTLY_CDN = "https://cdn.plot.ly/plotly-2.35.2.min.js"
@@ -95,6 +96,20 @@ LABELS: dict[str, tuple[str, str]] = {
     "life": ("经济寿命", "Economic life"),
     "tax_rate": ("所得税率", "Tax rate"),
     "warnings": ("提示事项", "Points to note"),
+    "comparable_selection": ("可比交易筛选 (交易登记库)", "Comparable selection from the transaction register"),
+    "transaction": ("交易编号", "Transaction"),
+    "transaction_kind": ("交易类型", "Kind"),
+    "transaction_date": ("交易日期", "Date"),
+    "class": ("分类号", "Class"),
+    "similarity": ("相似度", "Similarity"),
+    "rank": ("排名", "Rank"),
+    "used": ("是否选用", "Used"),
+    "reason": ("原因", "Reason"),
+    "yes": ("是", "yes"),
+    "no": ("否", "no"),
+    "register_size": ("交易登记库记录数", "Register size"),
+    "other_type_count": ("其他类型交易(未列示)", "Transactions of other IP types (not listed)"),
+    "no_fixed_term": ("无固定期限", "no fixed term"),
 }
 
 
@@ -186,13 +201,14 @@ th{background:#eaf2f8}td:first-child,th:first-child{text-align:left}.big{font-si
 def to_html(result: ValuationResult, lang: Lang = "bilingual", *, plotly_js: str = PLOTLY_CDN) -> str:
     """A self-contained, print-ready HTML report (charts drawn by plotly.js from ``plotly_js``)."""
     L = lambda k: label(k, lang)  # noqa: E731
-    ipt = IP_TYPES.get(result.ip_type, (result.ip_type, result.ip_type))
+    ipt = IP_TYPES.get(result.ip_type) or _type_names(result.ip_type)
     ip_label = ipt[0] if lang == "zh-CN" else ipt[1] if lang == "en" else f"{ipt[0]} / {ipt[1]}"
     parts = [f"<h1>{html.escape(L('title'))}</h1>"]
     parts.append(f"<section><h2>{html.escape(L('asset'))}</h2>" + _table(
         [L("identifier"), L("ip_type"), L("valuation_date"), L("expiry_date"), L("remaining_legal_term_years"),
          L("remaining_economic_life_years")],
-        [[f"{result.identifier} {result.title}", ip_label, result.valuation_date, result.expiry_date,
+        [[f"{result.identifier} {result.title}", ip_label, result.valuation_date,
+          L("no_fixed_term") if result.expiry_date == NO_STATUTORY_EXPIRY else result.expiry_date,
           f"{result.remaining_legal_term_years:.2f}", f"{result.remaining_economic_life_years:.2f}"]]) + "</section>")
     parts.append(
         f"<section><h2>{html.escape(L('conclusion'))}</h2><p class='big'>{html.escape(L('appraised_value'))}: "
@@ -247,6 +263,8 @@ def to_html(result: ValuationResult, lang: Lang = "bilingual", *, plotly_js: str
                        _money(c.adjusted_value_fen)] for c in m.table])
             + f"<p>{html.escape(L('market'))}: {_money(m.value_fen)}; CV {m.coefficient_of_variation:.3f}</p>"
             + "</section>")
+        if m.register_size:
+            parts.append(_selection_section(m, lang))
     if result.cost is not None:
         c = result.cost
         parts.append(
@@ -278,6 +296,32 @@ def to_html(result: ValuationResult, lang: Lang = "bilingual", *, plotly_js: str
         f"<script src='{html.escape(plotly_js)}'></script><style>{_CSS}</style></head><body>"
         + "".join(parts) + f"<script>{script}</script></body></html>"
     )
+
+
+def _type_names(ip_type: str) -> tuple[str, str]:
+    """(zh, en) name of an IP type from the collateral term table (types ipfin.reference may not list yet)."""
+    try:
+        ct = collateral_types()[IPType(ip_type)]
+    except ValueError:
+        return ip_type, ip_type
+    return ct.name_zh, ct.name_en
+
+
+def _selection_section(m: Any, lang: Lang) -> str:
+    """The register search: every transaction of the subject's type, used or not, with its reason."""
+    L = lambda k: label(k, lang)  # noqa: E731
+    rows = []
+    for d in m.selection:
+        reason = d.reason_zh if lang == "zh-CN" else d.reason_en if lang == "en" else f"{d.reason_zh} / {d.reason_en}"
+        rows.append([d.transaction_id, d.kind, d.transaction_date, d.ipc_or_nice_class, _money(d.price_fen),
+                     "" if d.similarity is None else f"{d.similarity:.3f}", "" if d.rank is None else d.rank,
+                     L("yes") if d.used else L("no"), f"[{d.reason}] {reason}"])
+    return (f"<section><h2>{html.escape(L('comparable_selection'))}</h2>"
+            f"<p>{html.escape(m.selection_rule)}</p>"
+            + _table([L("transaction"), L("transaction_kind"), L("transaction_date"), L("class"), L("price"),
+                      L("similarity"), L("rank"), L("used"), L("reason")], rows)
+            + f"<p>{html.escape(L('register_size'))}: {m.register_size}; {html.escape(L('other_type_count'))}: "
+              f"{m.other_type_count}</p></section>")
 
 
 def money_cny(fen: int) -> Decimal:

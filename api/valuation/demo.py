@@ -18,7 +18,8 @@ from sqlalchemy.engine import Connection
 
 from api.pledge.models import IPAsset, LoanCollateral
 from api.valuation.models import Valuation
-from valuation.engine import AssetIn, ValuationRequest, value_asset
+from valuation.engine import value_asset
+from valuation.request import AssetIn, ValuationRequest
 
 N_VALUATIONS = 12
 

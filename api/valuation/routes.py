@@ -25,8 +25,8 @@ from api.jobs.service import submit
 from api.valuation import service as crud
 from api.valuation.models import Valuation, ValuationStatus
 from api.valuation.schemas import ValuationCreate, ValuationPublic, ValuationQueued, ValuationsPage
-from valuation.engine import ValuationResult
 from valuation.report import to_html, to_json_dict
+from valuation.result import ValuationResult
 
 router = APIRouter(prefix="/valuations", tags=["valuations"])
 

@@ -12,7 +12,7 @@ from sqlmodel import Field, SQLModel
 from api.core.schemas import Page
 from api.valuation.models import ValuationStatus
 from ipfin.money import fen_to_cny
-from valuation.engine import ValuationRequest
+from valuation.request import ValuationRequest
 
 
 class ValuationCreate(ValuationRequest):

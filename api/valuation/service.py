@@ -17,7 +17,9 @@ from api.identity.models import Organisation, OrgKind, User
 from api.pledge.service import get_ip_asset
 from api.valuation.models import Valuation, ValuationStatus
 from api.valuation.schemas import ValuationCreate
-from valuation.engine import ValuationRequest, ValuationResult, value_asset
+from valuation.engine import value_asset
+from valuation.request import ValuationRequest
+from valuation.result import ValuationResult
 
 T = TypeVar("T")
 

@@ -16,9 +16,9 @@ import sys
 from pydantic import ValidationError
 
 from ipfin.money import MoneyError, cny_to_fen, fen_to_cny
-from risk_sharing.engine import simulate
 from risk_sharing.presets import list_presets, load_preset
 from risk_sharing.rules import Rule, check_versions, load_rule
+from risk_sharing.splitting import simulate
 
 
 def _rule_from_args(args: argparse.Namespace) -> Rule:

@@ -12,8 +12,10 @@ import re
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 from ipfin.executor import get_executor
+from ipfin_app.tables import cny, pct, table
 from valuation.batch import load_requests, value_many
 from valuation.report import plotly_js_path, to_html, to_json_dict
 
@@ -44,6 +46,7 @@ def run_value(args: argparse.Namespace) -> int:
     executor = get_executor(args.dask)
     items = value_many(requests, paths=args.paths, seed=args.seed, progress=_progress_bar, executor=executor)
     failed = 0
+    rows = []
     for it in items:
         if it.result is None:
             failed += 1
@@ -54,8 +57,21 @@ def run_value(args: argparse.Namespace) -> int:
             json.dumps(to_json_dict(it.result), ensure_ascii=False, indent=2), encoding="utf-8"
         )
         (out_dir / f"{stem}.html").write_text(to_html(it.result, plotly_js="plotly.min.js"), encoding="utf-8")
+        rows.append(summary_row(it.result, stem))
+    if rows:
+        print(table(["asset", "type", "value (CNY)", "low – high (CNY)", "MC mean ± SE (CNY)", "P(value < loan)",
+                     "report"], rows, right=[False, False, True, True, True, True, False]))
     sys.stderr.write(f"{len(items) - failed} valued, {failed} failed; output in {out_dir}\n")
     return 1 if failed else 0
+
+
+def summary_row(r: Any, stem: str) -> list[str]:
+    """One asset's line: appraised value, its range, the Monte Carlo mean with its standard error, shortfall."""
+    mc = r.monte_carlo
+    mean = f"{cny(mc.mean_fen)} ± {cny(round(mc.standard_error_cny * 100))}" if mc is not None else "—"
+    below = pct(mc.prob_value_below_loan) if mc is not None and mc.prob_value_below_loan is not None else "—"
+    return [r.identifier, r.ip_type, cny(r.appraised_value_fen),
+            f"{cny(r.appraised_low_fen)} – {cny(r.appraised_high_fen)}", mean, below, f"{stem}.html"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

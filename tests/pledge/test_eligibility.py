@@ -131,3 +131,65 @@ def test_statutory_expiry_counts_the_legal_term_from_the_filing_date(ip_type, fi
     from pledge.eligibility import statutory_expiry
 
     assert statutory_expiry(ip_type, filed) == expiry
+
+
+# ------------------------------------------------------------------ new collateral types (data IP, GI, IC, plant)
+
+DATA_OK = CollateralFacts(
+    asset_id="ZJ-DIP-2025-000042", ip_type="data_ip", registered_owners=(PLEDGOR,), legal_status=LegalStatus.GRANTED,
+    expiry_date=date(2028, 6, 1), valuation_date=date(2026, 1, 15), certificate_no="ZJ-DIP-2025-000042",
+    registering_platform="浙江省数据知识产权登记平台", certificate_valid_until=date(2028, 5, 31),
+    data_source_legality={"lawful_collection": True, "source_authorised": True,
+                          "personal_information_compliant": True, "no_core_or_secret_data": True},
+)
+
+
+def test_data_ip_with_a_valid_certificate_platform_and_all_legality_flags_is_eligible_without_an_annual_fee():
+    assert check_eligibility(REQ, [DATA_OK]) == []
+
+
+def test_data_ip_certificate_must_still_be_valid_on_the_loan_maturity():
+    short = replace(DATA_OK, certificate_valid_until=date(2028, 3, 1))  # loan matures 2028-03-02
+    reasons = check_eligibility(REQ, [short])
+    assert [r.reason for r in reasons] == [Reason.CERTIFICATE_INVALID_AT_MATURITY]
+    assert "2028-03-01" in reasons[0].message and "2028-03-02" in reasons[0].message
+    assert check_eligibility(REQ, [replace(DATA_OK, certificate_valid_until=date(2028, 3, 2))]) == []
+    unknown = check_eligibility(REQ, [replace(DATA_OK, certificate_valid_until=None)])
+    assert [r.reason for r in unknown] == [Reason.CERTIFICATE_INVALID_AT_MATURITY]
+
+
+def test_data_ip_needs_its_registering_platform_and_every_legality_flag_true():
+    flags = dict(DATA_OK.data_source_legality, source_authorised=False)
+    del flags["no_core_or_secret_data"]
+    reasons = check_eligibility(REQ, [replace(DATA_OK, registering_platform=" ", data_source_legality=flags)])
+    assert [r.reason for r in reasons] == [Reason.PLATFORM_MISSING, Reason.DATA_SOURCE_NOT_LAWFUL]
+    assert "source_authorised" in reasons[1].message and "no_core_or_secret_data" in reasons[1].message
+
+
+def test_gi_pledges_as_a_collective_or_certification_mark_not_as_gi_product_protection():
+    gi = CollateralFacts("GI-2019-0001", "geographical_indication", (PLEDGOR,), LegalStatus.GRANTED,
+                         expiry_date=date(2029, 8, 7), valuation_date=date(2026, 1, 15),
+                         gi_protection="collective_mark")
+    assert check_eligibility(REQ, [gi]) == []
+    reasons = check_eligibility(REQ, [replace(gi, gi_protection="gi_product")])
+    assert [r.reason for r in reasons] == [Reason.FORM_NOT_PLEDGEABLE]
+
+
+def test_ic_layout_designs_and_plant_varieties_need_an_expiry_on_record_but_no_annual_fee():
+    """IC layout: 集成电路布图设计保护条例 art. 12 term; plant varieties: fees stopped 2017 (labelled)."""
+    for ip_type in ("ic_layout_design", "plant_variety"):
+        ok = CollateralFacts(f"{ip_type}-1", ip_type, (PLEDGOR,), LegalStatus.GRANTED, expiry_date=date(2030, 1, 1),
+                             valuation_date=date(2026, 1, 15))
+        assert check_eligibility(REQ, [ok]) == []
+        assert [r.reason for r in check_eligibility(REQ, [replace(ok, expiry_date=None)])] == [Reason.EXPIRY_UNKNOWN]
+
+
+def test_eligibility_rules_are_policy_data_and_can_be_replaced():
+    from pledge.eligibility import TypeEligibilityRule, default_type_rules
+
+    rules = dict(default_type_rules())
+    assert rules["data_ip"].assumption and rules["data_ip"].certificate_valid_at_maturity
+    rules["data_ip"] = TypeEligibilityRule()
+    assert check_eligibility(REQ, [replace(DATA_OK, registering_platform=None)], rules) == []
+    with pytest.raises(ValueError, match="unknown data-source legality flag"):
+        TypeEligibilityRule(required_legality_flags=("blessed",))

@@ -136,3 +136,30 @@ def test_overdue_buckets_are_policy_data_and_must_increase():
     for bad in ([45, 15], [0, 30], [], [30, 30]):
         with pytest.raises(ValidationError, match="overdue_bucket_bounds"):
             PledgePolicy.model_validate({**data, "overdue_bucket_bounds": bad})
+
+
+def test_new_collateral_types_lend_below_invention_patents_in_every_band_and_are_labelled_assumptions():
+    p = default_policy()
+    inv = p.rules["invention_patent"]
+    for ip_type in ("data_ip", "geographical_indication", "ic_layout_design", "plant_variety"):
+        rule = p.rules[ip_type]
+        assert rule.assumption and "ASSUMPTION" in rule.note
+        for band in rule.bands:
+            for score in (band.min_score, (band.min_score + band.max_score) / 2, band.max_score):
+                if rule.band_for(score) is band:
+                    assert band.max_pledge_rate < inv.band_for(score).max_pledge_rate
+    assert {b.max_pledge_rate for b in p.rules["data_ip"].bands} == {Decimal("0.20"), Decimal("0.30")}
+
+
+def test_data_ip_collateral_lends_at_its_band_rate():
+    r = max_loan(default_policy(), [cv("D1", "data_ip", "85", 4 * M), cv("P1", "invention_patent", "85", 4 * M)])
+    assert r.items[0].lendable_fen == 4 * M * 30 // 100 and r.items[1].lendable_fen == 4 * M * 60 // 100
+
+
+def test_a_stored_policy_without_eligibility_rules_gets_the_defaults_and_round_trips(tmp_path):
+    raw = default_policy().model_dump(mode="json")
+    del raw["eligibility"]
+    p = PledgePolicy.model_validate(raw)
+    assert p.eligibility["data_ip"].required_legality_flags
+    save_policy(p, tmp_path / "p.json")
+    assert load_policy(tmp_path / "p.json") == p

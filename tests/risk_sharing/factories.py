@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from ipfin.money import cny_to_fen
-from risk_sharing.engine import Claim, Loan, ReviewContext
+from risk_sharing.claims import Claim, Loan, ReviewContext
 
 
 def loan(**kw: Any) -> Loan:

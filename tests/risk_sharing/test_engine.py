@@ -8,9 +8,11 @@ from decimal import Decimal
 import pytest
 
 from ipfin.money import cny_to_fen
-from risk_sharing.engine import ExistingClaim, review_claim, select_version, simulate
+from risk_sharing.claims import ExistingClaim
+from risk_sharing.engine import review_claim, select_version
 from risk_sharing.presets import load_preset
 from risk_sharing.rules import NPLClass, Rule
+from risk_sharing.splitting import simulate
 from tests.risk_sharing.factories import claim, context, loan
 
 CQ = load_preset("chongqing_4222")
@@ -327,7 +329,7 @@ def test_bad_loan_fields_are_rejected_naming_the_field() -> None:
 
 
 def test_amounts_above_max_fen_are_refused_naming_the_field() -> None:
-    from risk_sharing.engine import MAX_FEN
+    from risk_sharing.claims import MAX_FEN
 
     assert simulate(CQ, MAX_FEN).loss_fen == MAX_FEN
     with pytest.raises(ValueError, match="loss_fen: must not exceed"):

@@ -13,9 +13,9 @@ from decimal import Decimal
 import pytest
 
 from ipfin.money import cny_to_fen
-from risk_sharing.engine import risk_fee_fen, simulate
 from risk_sharing.presets import list_presets, load_all_presets, load_preset
 from risk_sharing.rules import LossBasis, PartyRole, TriggerKind
+from risk_sharing.splitting import risk_fee_fen, simulate
 
 
 def test_all_presets_are_listed_and_valid() -> None:

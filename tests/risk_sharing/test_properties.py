@@ -9,9 +9,9 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from risk_sharing.engine import split_loss
 from risk_sharing.recovery import share_recovery
 from risk_sharing.rules import PartyRole, RecoveryPolicy, Rule
+from risk_sharing.splitting import split_loss
 
 ROLES = list(PartyRole)
 FEN = st.integers(min_value=0, max_value=10**13)  # up to 100 bn CNY

@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 from api.core.db import make_engine, upgrade
 from api.demo import generate
 from api.valuation.models import Valuation
-from valuation.engine import ValuationResult
+from valuation.result import ValuationResult
 
 
 def test_demo_valuations_are_engine_results_and_reproducible(tmp_path: Path) -> None:

@@ -12,9 +12,10 @@ import pytest
 from pydantic import ValidationError
 
 import valuation
-from valuation.engine import ValuationRequest, value_asset
+from valuation.engine import value_asset
 from valuation.income import IncomeShape, ShapeKind
 from valuation.reconcile import MAX_FEN, FenRangeError, float_to_fen
+from valuation.request import ValuationRequest
 
 EXAMPLE = json.loads((Path(valuation.__file__).parent / "examples" / "invention_patent.json").read_text("utf-8"))
 

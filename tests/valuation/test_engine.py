@@ -10,9 +10,10 @@ from pydantic import ValidationError
 
 import valuation
 from ipfin.money import fen_to_cny
-from valuation.engine import ValuationRequest, value_asset
+from valuation.engine import value_asset
 from valuation.income import relief_from_royalty
 from valuation.reconcile import float_to_fen
+from valuation.request import ValuationRequest
 
 EXAMPLE = json.loads((Path(valuation.__file__).parent / "examples" / "invention_patent.json").read_text("utf-8"))
 

@@ -10,8 +10,9 @@ import pytest
 import valuation
 from ipfin_app.commands.valuation import register
 from valuation.batch import flat_to_request, load_requests, value_many
-from valuation.engine import ValuationRequest, value_asset
+from valuation.engine import value_asset
 from valuation.report import figures, label, to_html, to_json_dict
+from valuation.request import ValuationRequest
 
 EXAMPLES = Path(valuation.__file__).parent / "examples"
 
