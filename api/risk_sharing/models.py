@@ -1,5 +1,6 @@
-"""Risk-sharing tables: rule versions, scheme state (cap lock), claims, claim parties,
-recoveries and the append-only payout/recovery ledger.
+"""Risk-sharing tables: rule families (owner), proposed rule changes (maker-checker), rule
+versions, scheme state (cap lock), claims, claim parties (one share each, signed and paid by
+that party), recoveries and the append-only payout/recovery ledger.
 
 Money is integer fen (BIGINT) with computed ``*_cny`` on public models. A rule row is
 one version of a rule family (``rule_id``); its full definition is the validated JSON of
@@ -86,13 +87,79 @@ class RiskSchemeState(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class RiskRuleFamily(SQLModel, table=True):
+    """A rule family and the organisation that administers it (the only one that may change it)."""
+
+    __tablename__ = "risk_rule_family"
+    rule_id: str = Field(primary_key=True, max_length=80)
+    owner_org_id: int = Field(foreign_key="organisation.id", index=True)
+    created_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ChangeKind(StrEnum):
+    """What a proposed change does to a rule family."""
+
+    new_version = "new_version"
+    scheme_state = "scheme_state"
+
+
+class ChangeStatus(StrEnum):
+    """A proposed change: proposed → approved (applied) | rejected."""
+
+    proposed = "proposed"
+    approved = "approved"
+    rejected = "rejected"
+
+
+class RiskRuleChange(SQLModel, table=True):
+    """A change to a rule family proposed by a maker of its owner, applied when a second user
+    (an approver of the owner) approves it. ``payload``: the rule JSON or the scheme-state update."""
+
+    __tablename__ = "risk_rule_change"
+    id: int | None = Field(default=None, primary_key=True)
+    rule_id: str = Field(max_length=80, index=True)
+    kind: str = Field(sa_type=String(20))
+    payload: dict[str, Any] = Field(sa_type=JSON)
+    status: str = Field(default=ChangeStatus.proposed, sa_type=String(20))
+    note: str | None = Field(default=None, max_length=1000)
+    proposed_by_user_id: int = Field(foreign_key="app_user.id")
+    decided_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
+    decision_note: str | None = Field(default=None, max_length=1000)
+    rule_row_id: int | None = Field(default=None, foreign_key="risk_rule.id", description="version it created")
+    created_at: datetime = Field(default_factory=utcnow)
+    decided_at: datetime | None = None
+
+
 class ClaimStatus(StrEnum):
-    """Claim workflow: filed → reviewed → approved | rejected (re-review allowed while reviewed)."""
+    """Claim workflow, derived from its shares once reviewed: filed → reviewed → partially_paid →
+    completed (every share paid) | closed (every share settled, some declined); or rejected
+    (by a party while no share is signed)."""
 
     filed = "filed"
     reviewed = "reviewed"
-    approved = "approved"
+    partially_paid = "partially_paid"
+    completed = "completed"
+    closed = "closed"
     rejected = "rejected"
+
+
+class ShareStatus(StrEnum):
+    """One party's share of a claim: pending → proposed (maker) → approved (the party's approver)
+    → paid (date and reference); or declined with a reason (from pending, proposed or approved).
+    A share of 0 fen is ``nothing_due`` at review. Paid, declined and nothing_due are settled."""
+
+    pending = "pending"
+    proposed = "proposed"
+    approved = "approved"
+    paid = "paid"
+    declined = "declined"
+    nothing_due = "nothing_due"
+
+
+SETTLED_SHARES = (ShareStatus.paid, ShareStatus.declined, ShareStatus.nothing_due)
+#: Shares whose amount counts against the caps before it is paid (the claim is signed: see shares.py).
+RESERVED_SHARES = (ShareStatus.pending, ShareStatus.proposed, ShareStatus.approved)
 
 
 class RiskClaim(SQLModel, table=True):
@@ -132,13 +199,16 @@ class RiskClaim(SQLModel, table=True):
     filed_by_user_id: int = Field(foreign_key="app_user.id")
     reviewed_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
     decided_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
+    signed_on: date | None = Field(
+        default=None, description="first share approved or declined: the split is frozen and reserved against caps"
+    )
     version: int = Field(default=1, description="optimistic-lock version, bumped on every change")
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
 
 class RiskClaimParty(SQLModel, table=True):
-    """A party of a claim and the organisation that pays (or bears) its part."""
+    """A party of a claim, the organisation that signs and pays its share, and that share's state."""
 
     __tablename__ = "risk_claim_party"
     __table_args__ = (UniqueConstraint("claim_id", "party_key", name="uq_risk_claim_party"),)
@@ -149,6 +219,16 @@ class RiskClaimParty(SQLModel, table=True):
     org_id: int | None = Field(default=None, foreign_key="organisation.id", index=True)
     nominal_fen: int | None = Field(default=None, sa_type=BigInteger)
     payable_fen: int | None = Field(default=None, sa_type=BigInteger)
+    status: str = Field(default=ShareStatus.pending, sa_type=String(20))
+    proposed_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
+    approved_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
+    approved_on: date | None = None
+    paid_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
+    paid_on: date | None = None
+    payment_reference: str | None = Field(default=None, max_length=100)
+    declined_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
+    decline_reason: str | None = Field(default=None, max_length=1000)
+    version: int = Field(default=1, description="optimistic-lock version, bumped on every change")
 
 
 class RiskRecovery(SQLModel, table=True):
@@ -198,13 +278,18 @@ class RiskLedgerEntry(SQLModel, table=True):
 
 
 def claim_visibility(org: Organisation) -> ColumnElement[bool]:
-    """Claims an organisation may see: the ones it filed or pays into (admin: all)."""
-    from sqlalchemy import or_, true
+    """Claims an organisation may see: those it is a party of (admin: all).
+
+    The filer is always a party (``service.file_claim`` refuses anything else), so this is the
+    whole rule: a claim, its shares, loan facts, recoveries and ledger lines are read by its
+    parties only (see ``api.risk_sharing.policies``).
+    """
+    from sqlalchemy import true
 
     if str(org.kind) == "admin":
         return true()
     party_claims = select(RiskClaimParty.claim_id).where(RiskClaimParty.org_id == org.id)
-    return or_(RiskClaim.filed_by_org_id == org.id, col(RiskClaim.id).in_(party_claims))  # type: ignore[arg-type]
+    return col(RiskClaim.id).in_(party_claims)  # type: ignore[arg-type]
 
 
 def loans_paid_into(org: Organisation) -> ColumnElement[bool]:

@@ -19,25 +19,34 @@ from api.risk_sharing.models import (
     claim_visibility,
 )
 from api.risk_sharing.schemas import RecoveryCreate
-from api.risk_sharing.schemes import get_rule_row, lock_scheme, rule_of
-from api.risk_sharing.service import _adjust_balances, _ledger_entry, claim_parties, get_claim
+from api.risk_sharing.schemes import get_rule_row, ledger_entry, lock_scheme, rule_of
+from api.risk_sharing.service import adjust_balances, claim_parties, get_claim
 from ipfin.money import cny_to_fen
 from risk_sharing import ledger as rs_ledger
 from risk_sharing.recovery import share_recovery
 
+_SETTLED = {ClaimStatus.completed.value, ClaimStatus.closed.value}
+
 
 def record_recovery(session: Session, actor: User, org: Organisation, body: RecoveryCreate) -> RiskRecovery:
-    """Share a recovery back to the parties of an approved claim (under the family lock)."""
+    """Share a recovery back to the parties of a settled claim (under the family lock), pro rata to
+    what each actually paid: a declined share gets nothing back."""
     c = get_claim(session, org, body.claim_id)
     state = lock_scheme(session, c.rule_id)
-    if str(c.status) != ClaimStatus.approved:
-        raise Conflict(f"recoveries are shared back on approved claims only; claim is {c.status}")
+    session.refresh(c)
+    if str(c.status) not in _SETTLED:
+        raise Conflict(
+            f"recoveries are shared back once every share of the claim is paid or declined "
+            f"(completed or closed); claim is {c.status}"
+        )
     rule = rule_of(get_rule_row(session, c.rule_row_id))
     entries = [
-        _ledger_entry(e) for e in session.exec(select(RiskLedgerEntry).where(RiskLedgerEntry.claim_id == c.id))
+        ledger_entry(e) for e in session.exec(select(RiskLedgerEntry).where(RiskLedgerEntry.claim_id == c.id))
     ]
     paid, recovered = rs_ledger.claim_totals(entries, str(c.id))
     paid = {k: paid.get(k, 0) for k in rule.party_keys if k in paid}
+    if not paid:
+        raise Conflict(f"nobody paid anything for claim {c.id}: there is nothing to share back")
     received_on, gross_fen, costs_fen, method = _recovery_amounts(session, c, body)
     try:
         share = share_recovery(
@@ -76,7 +85,7 @@ def record_recovery(session: Session, actor: User, org: Organisation, body: Reco
                 borrower_key=c.borrower_key, lender_key=c.lender_key,
             )
         )
-    _adjust_balances(session, rule, state, dict(share.parts))
+    adjust_balances(session, rule, state, dict(share.parts))
     audit.record(session, actor, "risk_recovery", rec.id, "create", after=rec)
     return rec
 
@@ -140,14 +149,19 @@ def list_recoveries(
 
 
 def ledger_balances(
-    session: Session, org: Organisation, *, rule_id: str | None, year: int | None, by_year: bool
+    session: Session, org: Organisation, *, rule_id: str | None, year: int | None, by_year: bool,
+    claim_id: int | None = None,
 ) -> list[rs_ledger.PartyBalance]:
-    """Per party balances (paid, recovered, net) per rule family and year, over the caller's claims."""
+    """Per party balances (paid, recovered, net) per rule family and year, over the caller's claims
+    or one of them (``claim_id``: 404 unless the caller is a party)."""
     visible = select(RiskClaim.id).where(claim_visibility(org))
     conds = [col(RiskLedgerEntry.claim_id).in_(visible)]
+    if claim_id is not None:
+        get_claim(session, org, claim_id)
+        conds.append(RiskLedgerEntry.claim_id == claim_id)  # type: ignore[arg-type]
     if rule_id:
         conds.append(RiskLedgerEntry.rule_id == rule_id)  # type: ignore[arg-type]
     if year is not None:
         conds.append(col(RiskLedgerEntry.booked_on).between(date(year, 1, 1), date(year, 12, 31)))
     rows = session.exec(select(RiskLedgerEntry).where(*conds)).all()
-    return rs_ledger.balances([_ledger_entry(e) for e in rows], by_year=by_year)
+    return rs_ledger.balances([ledger_entry(e) for e in rows], by_year=by_year)

@@ -4,23 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, or_, select, true
+from sqlalchemy import func, select, true
 from sqlalchemy.engine import Connection
 
 from api.identity.models import Organisation, OrgKind
-from api.risk_sharing.models import RiskClaim, RiskClaimParty, RiskLedgerEntry, RiskSchemeState
+from api.risk_sharing.models import SETTLED_SHARES, RiskClaim, RiskClaimParty, RiskLedgerEntry, RiskSchemeState
+
+_DONE = ("completed", "closed", "rejected")
+_SETTLED = {str(s) for s in SETTLED_SHARES}
 
 
 def guarantor_view(conn: Connection, org: Organisation, limit: int = 200) -> dict[str, Any] | None:
     """Claims queue, review results, payouts by party and the ledger per party (None before
-    the risk-sharing tables exist). Claims are those the organisation filed or pays into."""
+    the risk-sharing tables exist). Claims are those the organisation is a party of; each queue
+    row carries its shares' progress (``shares_paid``/``shares_settled``/``shares_total``)."""
     claim, party, ledger = RiskClaim.__table__, RiskClaimParty.__table__, RiskLedgerEntry.__table__  # type: ignore[attr-defined]
     if str(org.kind) == OrgKind.admin:
         vis: Any = true()
         lvis: Any = true()
     else:
-        paid_into = select(party.c.claim_id).where(party.c.org_id == org.id)
-        vis = or_(claim.c.filed_by_org_id == org.id, claim.c.id.in_(paid_into))
+        vis = claim.c.id.in_(select(party.c.claim_id).where(party.c.org_id == org.id))
         lvis = ledger.c.claim_id.in_(select(claim.c.id).where(vis))
     by_status = [
         {"status": s, "count": int(n), "principal_fen": int(a or 0)}
@@ -38,10 +41,22 @@ def guarantor_view(conn: Connection, org: Organisation, limit: int = 200) -> dic
                 claim.c.review,
             )
             .where(vis)
-            .order_by(claim.c.status.in_(("approved", "rejected")), claim.c.filed_on, claim.c.id)
+            .order_by(claim.c.status.in_(_DONE), claim.c.filed_on, claim.c.id)
             .limit(limit)
         )
     ]
+    progress: dict[int, dict[str, int]] = {}
+    if queue:
+        for cid, st, n in conn.execute(
+            select(party.c.claim_id, party.c.status, func.count())
+            .where(party.c.claim_id.in_([q["id"] for q in queue])).group_by(party.c.claim_id, party.c.status)
+        ):
+            p = progress.setdefault(int(cid), {"shares_paid": 0, "shares_settled": 0, "shares_total": 0})
+            p["shares_total"] += int(n)
+            p["shares_paid"] += int(n) if st == "paid" else 0
+            p["shares_settled"] += int(n) if st in _SETTLED else 0
+    queue = [{**q, **progress.get(q["id"], {"shares_paid": 0, "shares_settled": 0, "shares_total": 0})}
+             for q in queue]
     ledger_rows: dict[tuple[str, str], dict[str, Any]] = {}
     for rule_id, p, k, a in conn.execute(
         select(ledger.c.rule_id, ledger.c.party_key, ledger.c.kind, func.sum(ledger.c.amount_fen))

@@ -1,6 +1,7 @@
-"""Risk-sharing API: rules and versions, simulation, compensation claims (maker-checker),
-recoveries and the ledger. Thin routes: validate, call ``api.crud_risk_sharing`` and the
-pure ``risk_sharing`` package, commit once."""
+"""Risk-sharing API: rule families (owner, proposed changes approved by a second user of the
+owner), versions, simulation, compensation claims (review once, then each party signs and pays
+its own share), recoveries and the ledger. Thin routes: validate, call the services and the
+pure ``risk_sharing`` package, commit once. Who may do what: ``api.risk_sharing.policies``."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from sqlalchemy.exc import IntegrityError
 
 from api.core.deps import CurrentOrg, CurrentUser, SessionDep, require_role
 from api.identity.models import OrgKind, UserRole
+from api.risk_sharing import governance
 from api.risk_sharing import recoveries as risk_sharing_recoveries
 from api.risk_sharing import schemes as risk_sharing_schemes
 from api.risk_sharing import service as risk_sharing_service
-from api.risk_sharing.models import ClaimStatus, RiskClaim, RiskRecovery, RiskRule
+from api.risk_sharing import shares as risk_sharing_shares
+from api.risk_sharing.models import ChangeStatus, ClaimStatus, RiskClaim, RiskRecovery, RiskRule, RiskRuleChange
 from api.risk_sharing.schemas import (
     ClaimCreate,
     ClaimDecision,
@@ -28,16 +31,23 @@ from api.risk_sharing.schemas import (
     RecoveriesPage,
     RecoveryCreate,
     RecoveryPublic,
+    RiskRuleChangePublic,
+    RiskRuleChangesPage,
+    RiskRuleFamiliesPage,
+    RiskRuleFamilyPublic,
     RiskRulePublic,
     RiskRulesPage,
+    RuleChangeDecision,
     SchemeStatePublic,
     SchemeStateUpdate,
+    ShareDecline,
+    SharePayment,
     SimulateRequest,
     SimulationPublic,
 )
 from ipfin.money import cny_to_fen
-from risk_sharing.engine import simulate
 from risk_sharing.presets import list_presets
+from risk_sharing.splitting import simulate
 
 router = APIRouter(prefix="", tags=["risk-sharing"])
 
@@ -45,7 +55,15 @@ router = APIRouter(prefix="", tags=["risk-sharing"])
 _STAFF = (UserRole.officer, UserRole.approver)
 
 
-RuleAdmin = Depends(require_role(OrgKind.fund, user_roles=_STAFF))
+PresetInstaller = Depends(require_role(OrgKind.admin))  # the platform admin only
+
+
+RuleStaff = Depends(require_role(OrgKind.fund, OrgKind.reguarantor, OrgKind.guarantor, user_roles=_STAFF))
+
+
+PartyStaff = Depends(
+    require_role(OrgKind.bank, OrgKind.guarantor, OrgKind.reguarantor, OrgKind.fund, user_roles=_STAFF)
+)
 
 
 Filer = Depends(require_role(OrgKind.bank, OrgKind.guarantor, user_roles=(UserRole.officer,)))
@@ -90,30 +108,102 @@ def presets(_: CurrentUser) -> list[str]:
     "/risk-rules/presets/{name}",
     response_model=RiskRulePublic,
     status_code=status.HTTP_201_CREATED,
-    dependencies=[RuleAdmin],
+    dependencies=[PresetInstaller],
 )
-def install_preset(session: SessionDep, user: CurrentUser, name: str) -> RiskRule:
-    row = risk_sharing_schemes.install_preset(session, user, name)
+def install_preset(
+    session: SessionDep, user: CurrentUser, org: CurrentOrg, name: str, owner_org_id: int | None = None
+) -> RiskRule:
+    """Platform admin: install a shipped preset as a new family administered by ``owner_org_id``
+    (default: the admin organisation). An installed family is changed only by its owner (409 here)."""
+    row = governance.install_preset(session, user, org, name, owner_org_id)
     session.commit()
     session.refresh(row)
     return row
 
 
 @router.post(
-    "/risk-rules", response_model=RiskRulePublic, status_code=status.HTTP_201_CREATED, dependencies=[RuleAdmin]
+    "/risk-rules",
+    response_model=RiskRulePublic | RiskRuleChangePublic,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[RuleStaff],
 )
 def create_rule_version(
-    session: SessionDep, user: CurrentUser, definition: Annotated[dict[str, Any], Body()]
-) -> RiskRule:
-    """Create a rule family or a new version of one (body: the rule as JSON, see ``risk_sharing.rules``).
+    session: SessionDep,
+    user: CurrentUser,
+    org: CurrentOrg,
+    definition: Annotated[dict[str, Any], Body()],
+    response: Response,
+    owner_org_id: int | None = None,
+) -> RiskRule | RiskRuleChange:
+    """Start a rule family (201, the rule version; a fund's own, or the admin's for ``owner_org_id``),
+    or propose a new version of an existing one (202, the proposal; its owner's staff only, 403 otherwise).
 
-    The open-ended previous version is closed the day before the new one starts; past
-    payouts keep the version they were computed under.
+    A proposed version takes effect when a second user of the owner approves it
+    (``POST /risk-rule-changes/{id}/approve``): it may not start in the past nor cover loans that
+    already have claims; the open-ended previous version is then closed the day before it starts.
     """
-    row = risk_sharing_schemes.create_rule_version(session, user, definition)
+    out = governance.create_or_propose(session, user, org, definition, owner_org_id)
     session.commit()
-    session.refresh(row)
-    return row
+    session.refresh(out)
+    if isinstance(out, RiskRuleChange):
+        response.status_code = status.HTTP_202_ACCEPTED
+    return out
+
+
+@router.get("/risk-rule-families", response_model=RiskRuleFamiliesPage)
+def list_rule_families(
+    session: SessionDep,
+    _: CurrentUser,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> RiskRuleFamiliesPage:
+    """Rule families and the organisation administering each (public policy)."""
+    total, rows = governance.list_families(session, offset=offset, limit=limit)
+    data = [RiskRuleFamilyPublic.model_validate(r) for r in rows]
+    return RiskRuleFamiliesPage(count=total, offset=offset, limit=limit, data=data)
+
+
+@router.get("/risk-rule-changes", response_model=RiskRuleChangesPage)
+def list_rule_changes(
+    session: SessionDep,
+    org: CurrentOrg,
+    rule_id: str | None = None,
+    status_: Annotated[ChangeStatus | None, Query(alias="status")] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> RiskRuleChangesPage:
+    """Proposed changes of the families the caller's organisation administers (admin: all)."""
+    total, rows = governance.list_changes(
+        session, org, rule_id=rule_id, status=status_.value if status_ else None, offset=offset, limit=limit
+    )
+    data = [RiskRuleChangePublic.model_validate(r) for r in rows]
+    return RiskRuleChangesPage(count=total, offset=offset, limit=limit, data=data)
+
+
+@router.get("/risk-rule-changes/{change_id}", response_model=RiskRuleChangePublic)
+def read_rule_change(session: SessionDep, org: CurrentOrg, change_id: int) -> RiskRuleChange:
+    return governance.get_change(session, org, change_id)
+
+
+@router.post("/risk-rule-changes/{change_id}/approve", response_model=RiskRuleChangePublic)
+def approve_rule_change(
+    session: SessionDep, user: CurrentUser, org: CurrentOrg, change_id: int, body: RuleChangeDecision | None = None
+) -> RiskRuleChange:
+    """Checker: an approver of the owner other than the proposer applies the change (checks re-run)."""
+    ch = governance.approve_change(session, user, org, change_id, body.note if body else None)
+    session.commit()
+    session.refresh(ch)
+    return ch
+
+
+@router.post("/risk-rule-changes/{change_id}/reject", response_model=RiskRuleChangePublic)
+def reject_rule_change(
+    session: SessionDep, user: CurrentUser, org: CurrentOrg, change_id: int, body: RuleChangeDecision | None = None
+) -> RiskRuleChange:
+    ch = governance.reject_change(session, user, org, change_id, body.note if body else None)
+    session.commit()
+    session.refresh(ch)
+    return ch
 
 
 @router.get("/risk-rules/{rule_row_id}", response_model=RiskRulePublic)
@@ -143,19 +233,25 @@ def read_scheme_state(session: SessionDep, _: CurrentUser, rule_id: str) -> Sche
     return _state_public(session, state)
 
 
-@router.put("/risk-schemes/{rule_id}", response_model=SchemeStatePublic, dependencies=[RuleAdmin])
+@router.put(
+    "/risk-schemes/{rule_id}",
+    response_model=RiskRuleChangePublic,
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[RuleStaff],
+)
 def update_scheme_state(
-    session: SessionDep, user: CurrentUser, rule_id: str, body: SchemeStateUpdate
-) -> SchemeStatePublic:
-    """Set loans covered (for the payout-rate ceiling) and fund balances (balance-limited parties).
+    session: SessionDep, user: CurrentUser, org: CurrentOrg, rule_id: str, body: SchemeStateUpdate
+) -> RiskRuleChange:
+    """Propose loans covered (payout-rate ceiling) and fund balances (balance-limited parties): 202,
+    applied when a second user of the family's owner approves it; other organisations 403.
 
     ``covered_loans_from_book: true`` derives loans covered from the ipfin loan table
     (``risk_sharing_schemes.book_covered_loans_fen``); ``covered_loans_cny`` then adds loans outside ipfin.
     """
-    state = risk_sharing_schemes.update_scheme_state(session, user, rule_id, body)
+    ch = governance.propose_scheme_state(session, user, org, rule_id, body)
     session.commit()
-    session.refresh(state)
-    return _state_public(session, state)
+    session.refresh(ch)
+    return ch
 
 
 def _state_public(session: SessionDep, state: Any) -> SchemeStatePublic:
@@ -234,15 +330,46 @@ def review_claim(session: SessionDep, user: CurrentUser, org: CurrentOrg, claim_
     return _claim_public(session, c)
 
 
-@router.post("/claims/{claim_id}/approve", response_model=ClaimPublic, dependencies=[Approver])
-def approve_claim(
-    session: SessionDep, user: CurrentUser, org: CurrentOrg, claim_id: int, body: ClaimDecision | None = None
-) -> ClaimPublic:
-    """Approve (checker ≠ filer and reviewer, from an organisation that pays into the claim other
-    than the filing one; 403 otherwise): re-checked under the cap lock, payouts booked per party."""
-    c = risk_sharing_service.approve_claim(session, user, org, claim_id, body.note if body else None)
+def _share_done(session: SessionDep, claim_id: int, org: Any) -> ClaimPublic:
     session.commit()
-    return _claim_public(session, c)
+    return _claim_public(session, risk_sharing_service.get_claim(session, org, claim_id))
+
+
+@router.post("/claims/{claim_id}/shares/{party_key}/propose", response_model=ClaimPublic, dependencies=[PartyStaff])
+def propose_share(
+    session: SessionDep, user: CurrentUser, org: CurrentOrg, claim_id: int, party_key: str
+) -> ClaimPublic:
+    """Maker of the party: put its share forward for the party's approver."""
+    risk_sharing_shares.propose_share(session, user, org, claim_id, party_key)
+    return _share_done(session, claim_id, org)
+
+
+@router.post("/claims/{claim_id}/shares/{party_key}/approve", response_model=ClaimPublic, dependencies=[PartyStaff])
+def approve_share(
+    session: SessionDep, user: CurrentUser, org: CurrentOrg, claim_id: int, party_key: str
+) -> ClaimPublic:
+    """Checker of the party (approver ≠ proposer, ≠ filing user): approve its share; its caps and
+    balance are checked under the family lock (the first signature freezes and reserves the split)."""
+    risk_sharing_shares.approve_share(session, user, org, claim_id, party_key)
+    return _share_done(session, claim_id, org)
+
+
+@router.post("/claims/{claim_id}/shares/{party_key}/pay", response_model=ClaimPublic, dependencies=[PartyStaff])
+def pay_share(
+    session: SessionDep, user: CurrentUser, org: CurrentOrg, claim_id: int, party_key: str, body: SharePayment
+) -> ClaimPublic:
+    """Record the party's payment of its approved share (date, reference): booked in the ledger."""
+    risk_sharing_shares.pay_share(session, user, org, claim_id, party_key, body)
+    return _share_done(session, claim_id, org)
+
+
+@router.post("/claims/{claim_id}/shares/{party_key}/decline", response_model=ClaimPublic, dependencies=[PartyStaff])
+def decline_share(
+    session: SessionDep, user: CurrentUser, org: CurrentOrg, claim_id: int, party_key: str, body: ShareDecline
+) -> ClaimPublic:
+    """The party's approver formally declines its share, with the reason."""
+    risk_sharing_shares.decline_share(session, user, org, claim_id, party_key, body.reason)
+    return _share_done(session, claim_id, org)
 
 
 @router.post("/claims/{claim_id}/reject", response_model=ClaimPublic, dependencies=[Approver])
@@ -288,9 +415,13 @@ def read_ledger(
     rule_id: str | None = None,
     year: Annotated[int | None, Query(ge=1900, le=2200)] = None,
     by_year: bool = True,
+    claim_id: int | None = None,
 ) -> LedgerPublic:
-    """Per party balances (paid, recovered, net) per rule family and year, over the caller's claims."""
-    rows = risk_sharing_recoveries.ledger_balances(session, org, rule_id=rule_id, year=year, by_year=by_year)
+    """Per party balances (paid, recovered, net) per rule family and year, over the caller's claims
+    (or one claim: ``claim_id``, 404 if the caller is not a party of it)."""
+    rows = risk_sharing_recoveries.ledger_balances(
+        session, org, rule_id=rule_id, year=year, by_year=by_year, claim_id=claim_id
+    )
     return LedgerPublic(
         balances=[
             PartyBalancePublic(

@@ -122,11 +122,23 @@ class ClaimCreate(SQLModel):
 
 
 class ClaimPartyPublic(SQLModel):
+    """A party's share and where it stands (every party of the claim sees every share)."""
+
     party_key: str
     role: str
     org_id: int | None
     nominal_fen: int | None
     payable_fen: int | None
+    status: str
+    proposed_by_user_id: int | None = None
+    approved_by_user_id: int | None = None
+    approved_on: date | None = None
+    paid_by_user_id: int | None = None
+    paid_on: date | None = None
+    payment_reference: str | None = None
+    declined_by_user_id: int | None = None
+    decline_reason: str | None = None
+    version: int
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -157,6 +169,7 @@ class ClaimPublic(SQLModel):
     filed_by_user_id: int
     reviewed_by_user_id: int | None
     decided_by_user_id: int | None
+    signed_on: date | None = None
     version: int
     parties: list[ClaimPartyPublic] = []
 
@@ -177,6 +190,55 @@ class ClaimsPage(Page):
 
 class ClaimDecision(SQLModel):
     note: str | None = Field(default=None, max_length=1000)
+
+
+class SharePayment(SQLModel):
+    """A party's payment of its approved share."""
+
+    paid_on: date
+    reference: str = Field(min_length=1, max_length=100, description="payment / transfer reference")
+
+
+class ShareDecline(SQLModel):
+    """A party formally declines its share."""
+
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class RuleChangeDecision(SQLModel):
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class RiskRuleFamilyPublic(SQLModel):
+    rule_id: str
+    owner_org_id: int
+    created_by_user_id: int | None
+    created_at: datetime
+
+
+class RiskRuleFamiliesPage(Page):
+    data: list[RiskRuleFamilyPublic]
+
+
+class RiskRuleChangePublic(SQLModel):
+    """A proposed change to a rule family (new version or scheme state) and its decision."""
+
+    id: int
+    rule_id: str
+    kind: str
+    payload: dict[str, Any]
+    status: str
+    note: str | None
+    proposed_by_user_id: int
+    decided_by_user_id: int | None
+    decision_note: str | None
+    rule_row_id: int | None
+    created_at: datetime
+    decided_at: datetime | None
+
+
+class RiskRuleChangesPage(Page):
+    data: list[RiskRuleChangePublic]
 
 
 class RecoveryCreate(SQLModel):

@@ -15,15 +15,17 @@ from api.core.errors import Conflict, FieldError, NotFound
 from api.identity.models import User
 from api.pledge.models import Loan, LoanStatus
 from api.risk_sharing.models import (
+    RESERVED_SHARES,
+    RiskClaim,
+    RiskClaimParty,
     RiskLedgerEntry,
     RiskRule,
     RiskSchemeState,
 )
 from api.risk_sharing.schemas import SchemeStateUpdate
 from ipfin.money import cny_to_fen
-from risk_sharing import engine as rs_engine
+from risk_sharing import claims as rs_claims
 from risk_sharing import ledger as rs_ledger
-from risk_sharing.presets import load_preset
 from risk_sharing.rules import Rule, check_new_version, rule_from_dict, rule_to_dict
 
 #: Organisation kinds that may stand for a party role (roles without a kind accept any organisation).
@@ -90,6 +92,57 @@ def _family_rows(session: Session, rule_id: str) -> list[RiskRule]:
     return list(session.exec(select(RiskRule).where(RiskRule.rule_id == rule_id).order_by(col(RiskRule.version))))
 
 
+def ledger_entry(e: RiskLedgerEntry) -> rs_ledger.LedgerEntry:
+    return rs_ledger.LedgerEntry(
+        rule_id=e.rule_id,
+        rule_version=e.rule_version,
+        party=e.party_key,
+        kind=rs_ledger.EntryKind(e.kind),
+        amount_fen=e.amount_fen,
+        booked_on=e.booked_on,
+        claim_id=str(e.claim_id),
+        loan_id=e.loan_key,
+        borrower_id=e.borrower_key,
+        lender_id=e.lender_key,
+        compensation=e.compensation,
+    )
+
+
+def reserved_entries(
+    session: Session, rule_id: str, *, exclude_claim_id: int | None = None
+) -> list[rs_ledger.LedgerEntry]:
+    """Shares of signed claims not paid (nor declined) yet, as payouts booked on the signing day.
+
+    Once a claim is signed its whole split counts against the family's caps until each share is
+    paid (then the ledger line counts) or declined (then nothing does): two claims cannot both
+    promise the last of a cap, whichever party pays first.
+    """
+    q = (
+        select(RiskClaimParty, RiskClaim)
+        .join(RiskClaim, col(RiskClaim.id) == col(RiskClaimParty.claim_id))
+        .where(
+            RiskClaim.rule_id == rule_id,
+            col(RiskClaim.signed_on).is_not(None),
+            col(RiskClaimParty.status).in_([str(s) for s in RESERVED_SHARES]),
+            col(RiskClaimParty.payable_fen) > 0,
+        )
+    )
+    if exclude_claim_id is not None:
+        q = q.where(RiskClaim.id != exclude_claim_id)
+    comp: dict[int, tuple[str, ...]] = {}
+    out = []
+    for p, c in session.exec(q).all():
+        if c.rule_row_id not in comp:
+            comp[c.rule_row_id] = rule_of(get_rule_row(session, c.rule_row_id)).compensator_keys
+        out.append(rs_ledger.LedgerEntry(
+            rule_id=c.rule_id, rule_version=c.rule_version, party=p.party_key, kind=rs_ledger.EntryKind.PAYOUT,
+            amount_fen=int(p.payable_fen or 0), booked_on=c.signed_on, claim_id=str(c.id),  # type: ignore[arg-type]
+            loan_id=c.loan_key, borrower_id=c.borrower_key, lender_id=c.lender_key,
+            compensation=p.party_key in comp[c.rule_row_id],
+        ))
+    return out
+
+
 def lock_scheme(session: Session, rule_id: str) -> RiskSchemeState:
     """Take the family's cap lock (held until commit) and return its fresh state row."""
     res = session.execute(
@@ -106,7 +159,7 @@ def lock_scheme(session: Session, rule_id: str) -> RiskSchemeState:
 
 
 def create_rule_version(session: Session, actor: User, definition: dict[str, Any]) -> RiskRule:
-    """Add a version to a rule family (or start one).
+    """Add a version to a rule family (or start one) — called once governance allowed it.
 
     If the family's latest version is open-ended and starts earlier, it is closed the day
     before the new one starts (its past payouts are untouched). Overlapping or clashing
@@ -152,14 +205,6 @@ def create_rule_version(session: Session, actor: User, definition: dict[str, Any
     return row
 
 
-def install_preset(session: Session, actor: User, name: str) -> RiskRule:
-    try:
-        rule = load_preset(name)
-    except ValueError as exc:
-        raise NotFound(str(exc)) from exc
-    return create_rule_version(session, actor, rule_to_dict(rule))
-
-
 def scheme_state(session: Session, rule_id: str) -> RiskSchemeState:
     state = session.get(RiskSchemeState, rule_id)
     if state is None:
@@ -167,23 +212,31 @@ def scheme_state(session: Session, rule_id: str) -> RiskSchemeState:
     return state
 
 
+def validate_scheme_update(session: Session, rule_id: str, body: SchemeStateUpdate) -> None:
+    """422 for fund balances of parties that are not balance-limited in any version of the family."""
+    if body.party_balance_cny is None:
+        return
+    rows = _family_rows(session, rule_id)
+    limited = {p.key for r in rows for p in rule_of(r).parties if p.balance_limited}
+    unknown = sorted(set(body.party_balance_cny) - limited)
+    if unknown:
+        raise FieldError(
+            "party_balance_cny",
+            f"{', '.join(unknown)}: not a balance-limited party of rule '{rule_id}' "
+            f"(balance-limited: {', '.join(sorted(limited)) or 'none'})",
+        )
+
+
 def update_scheme_state(session: Session, actor: User, rule_id: str, body: SchemeStateUpdate) -> RiskSchemeState:
+    """Apply an approved scheme-state change (``governance.approve_change``) under the family lock."""
     state = lock_scheme(session, rule_id)
+    validate_scheme_update(session, rule_id, body)
     before = audit.snapshot(state)
     if body.covered_loans_cny is not None:
         state.covered_loans_fen = cny_to_fen(body.covered_loans_cny)
     if body.covered_loans_from_book is not None:
         state.covered_loans_from_book = body.covered_loans_from_book
     if body.party_balance_cny is not None:
-        rows = _family_rows(session, rule_id)
-        limited = {p.key for r in rows for p in rule_of(r).parties if p.balance_limited}
-        unknown = sorted(set(body.party_balance_cny) - limited)
-        if unknown:
-            raise FieldError(
-                "party_balance_cny",
-                f"{', '.join(unknown)}: not a balance-limited party of rule '{rule_id}' "
-                f"(balance-limited: {', '.join(sorted(limited)) or 'none'})",
-            )
         state.party_balance_fen = {k: cny_to_fen(v) for k, v in body.party_balance_cny.items()}
     state.updated_at = utcnow()
     session.add(state)
@@ -235,7 +288,8 @@ def covered_loans(session: Session, state: RiskSchemeState) -> tuple[int | None,
 
 
 def scheme_headroom(session: Session, state: RiskSchemeState) -> dict[str, int]:
-    """Headroom left this year on the family's scheme-wide caps (party budgets, balances, payout rate)."""
+    """Headroom left this year on the family's scheme-wide caps (party budgets, balances, payout rate),
+    counting payouts and the reserved shares of signed claims."""
     rows = _family_rows(session, state.rule_id)
     if not rows:
         return {}
@@ -255,14 +309,19 @@ def scheme_headroom(session: Session, state: RiskSchemeState) -> dict[str, int]:
         .where(*payouts, col(RiskLedgerEntry.booked_on).between(date(today.year, 1, 1), date(today.year, 12, 31)))
         .group_by(RiskLedgerEntry.party_key)
     ).all()
-    ctx = rs_engine.ReviewContext(
+    reserved = reserved_entries(session, rule.id)
+    party_year = {str(k): int(v) for k, v in year_rows}
+    for e in reserved:
+        if e.booked_on.year == today.year:
+            party_year[e.party] = party_year.get(e.party, 0) + e.amount_fen
+    ctx = rs_claims.ReviewContext(
         review_date=today,
-        party_paid_year_fen={k: int(v) for k, v in year_rows},
+        party_paid_year_fen=party_year,
         party_balance_fen={
             p.key: int(state.party_balance_fen.get(p.key, 0)) for p in rule.parties if p.balance_limited
         },
         covered_loans_fen=covered_loans(session, state)[1],
-        compensation_paid_fen=int(comp_all),
+        compensation_paid_fen=int(comp_all) + sum(e.amount_fen for e in reserved if e.compensation),
     )
     return {
         k: v

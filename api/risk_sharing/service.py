@@ -1,11 +1,11 @@
-"""Risk-sharing persistence and glue to the pure ``risk_sharing`` package.
+"""Risk-sharing claims: filing (parties checked against the loan), the rule review, rejection.
 
-Every write adds its audit event to the request session; the route commits once.
-Cap checks are serialised per rule family: approvals and recoveries first bump the
-family's ``risk_scheme_state.lock_counter`` (an ``UPDATE`` that holds a row lock on
-PostgreSQL and the write lock on SQLite until commit), then read the ledger, review
-the claim against it and write the payouts. Two claims racing for the last of a cap
-therefore see each other's payouts; they cannot both take it.
+Every write adds its audit event to the request session; the route commits once. The review
+reads cap usage from the ledger (shares paid) plus the shares of signed claims not paid yet
+(reserved, see ``shares.py``), leaving out the claim itself. Signing, paying and recoveries
+first bump the family's ``risk_scheme_state.lock_counter`` (an ``UPDATE`` that holds a row lock
+on PostgreSQL and the write lock on SQLite until commit), so two claims racing for the last of
+a cap see each other's reservations; they cannot both take it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
-from fastapi import HTTPException, status
 from pydantic import ValidationError
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
@@ -27,13 +26,17 @@ from api.core.errors import Conflict, FieldError, NotFound
 from api.identity.models import Organisation, OrgKind, User
 from api.pledge.models import Borrower, Loan
 from api.pledge.service import get_loan
+from api.risk_sharing import policies
+from api.risk_sharing.loan_effects import move_loan_into_claim
 from api.risk_sharing.models import (
+    RESERVED_SHARES,
     ClaimStatus,
     RiskClaim,
     RiskClaimParty,
     RiskLedgerEntry,
     RiskRule,
     RiskSchemeState,
+    ShareStatus,
     claim_visibility,
 )
 from api.risk_sharing.schemas import ClaimCreate
@@ -45,11 +48,13 @@ from api.risk_sharing.schemes import (
     _family_rows,
     covered_loans,
     get_rule_row,
-    lock_scheme,
+    ledger_entry,
+    reserved_entries,
     rule_of,
     scheme_state,
 )
 from ipfin.money import cny_to_fen, fen_to_cny
+from risk_sharing import claims as rs_claims
 from risk_sharing import engine as rs_engine
 from risk_sharing import ledger as rs_ledger
 from risk_sharing.rules import PartyRole, Rule
@@ -208,7 +213,7 @@ def file_claim(
             raise FieldError("outstanding_principal_cny", "required for an external loan")
         default_date, principal_fen = body.default_date, cny_to_fen(body.outstanding_principal_cny)
     try:
-        domain_loan = rs_engine.Loan.model_validate(facts)
+        domain_loan = rs_claims.Loan.model_validate(facts)
     except ValidationError as exc:
         raise FieldError("external_loan", str(exc)) from exc
     row, rule = _select_rule_row(session, body.rule_id, domain_loan.origination_date)
@@ -216,7 +221,7 @@ def file_claim(
     if filed_on > date.today():
         raise FieldError("filed_on", "must not be in the future")
     try:
-        domain_claim = rs_engine.Claim.model_validate({
+        domain_claim = rs_claims.Claim.model_validate({
             "claim_id": "new",
             "loan_id": domain_loan.loan_id,
             "default_date": default_date,
@@ -263,13 +268,38 @@ def file_claim(
         )
     session.flush()
     audit.record(session, actor, "risk_claim", claim.id, "file", after=claim)
+    if loan is not None:
+        move_loan_into_claim(session, actor, org, loan, claim)
     return claim, True
+
+
+def _expected_org(role: PartyRole, loan: Loan | None, filer: Organisation) -> tuple[int | None, str]:
+    """The organisation a bank or guarantor party must be, and why; (None, '') when not fixed."""
+    if role is PartyRole.BANK:
+        if loan is not None:
+            return loan.bank_org_id, f"the loan's bank ({loan.bank_org_id})"
+        if filer.kind == OrgKind.bank:
+            return filer.id, f"the filing bank ({filer.id})"
+    elif role is PartyRole.GUARANTOR:
+        if loan is not None:
+            if loan.guarantor_org_id is None:
+                return -1, f"nobody: loan {loan.id} has no guarantee contract"
+            return loan.guarantor_org_id, f"the loan's guarantor ({loan.guarantor_org_id}, the guarantee contract)"
+        if filer.kind == OrgKind.guarantor:
+            return filer.id, f"the filing guarantor ({filer.id})"
+    return None, ""
 
 
 def _party_orgs(
     session: Session, rule: Rule, given: dict[str, int], loan: Loan | None, filer: Organisation
 ) -> dict[str, int]:
-    """Map party keys to paying organisations: given ones (kind checked), bank/guarantor from the loan."""
+    """Every party key → the organisation that signs and pays its share, checked (422 on party_orgs).
+
+    A bank party is the loan's bank (an external loan filed by a bank: that bank); a guarantor party
+    is the loan's guarantor (the guarantee contract; an external loan filed by a guarantor: that
+    guarantor); other roles take an organisation of the kind the role needs (``ROLE_ORG_KINDS``;
+    roles without one: any but a bank or the platform admin). Every party must end up with one.
+    """
     out: dict[str, int] = {}
     for key, org_id in given.items():
         if key not in rule.party_keys:
@@ -277,31 +307,31 @@ def _party_orgs(
         o = session.get(Organisation, org_id)
         if o is None:
             raise FieldError("party_orgs", f"{key}: no organisation {org_id}")
-        kinds = ROLE_ORG_KINDS.get(rule.party(key).role.value)
-        if kinds and str(o.kind) not in kinds:
-            raise FieldError("party_orgs", f"{key}: organisation {org_id} is a {o.kind}, expected {', '.join(kinds)}")
+        role = rule.party(key).role
+        kinds = ROLE_ORG_KINDS.get(role.value) or {k.value for k in OrgKind} - {OrgKind.bank, OrgKind.admin}
+        if str(o.kind) not in kinds:
+            raise FieldError(
+                "party_orgs", f"{key}: organisation {org_id} is a {o.kind}, expected {', '.join(sorted(kinds))}"
+            )
         out[key] = org_id
     for p in rule.parties:
-        if p.key in out:
+        expected, why = _expected_org(p.role, loan, filer)
+        if expected is None:
             continue
-        if p.role is PartyRole.BANK:
-            if loan is not None:
-                out[p.key] = loan.bank_org_id
-            elif filer.kind == OrgKind.bank:
-                out[p.key] = filer.id  # type: ignore[assignment]
-        elif p.role is PartyRole.GUARANTOR:
-            if loan is not None and loan.guarantor_org_id is not None:
-                out[p.key] = loan.guarantor_org_id
-            elif loan is None and filer.kind == OrgKind.guarantor:
-                out[p.key] = filer.id  # type: ignore[assignment]
-    # a paying party with an organisation kind must be named: it reviews, approves and sees the claim
-    missing = [k for k in rule.compensator_keys if k not in out and rule.party(k).role.value in ROLE_ORG_KINDS]
+        if p.key in out and out[p.key] != expected:
+            raise FieldError("party_orgs", f"{p.key}: organisation {out[p.key]} is not {why}")
+        if expected > 0:
+            out[p.key] = expected
+    missing = [k for k in rule.party_keys if k not in out]
     if missing:
         raise FieldError(
             "party_orgs",
-            f"name the paying organisation of {', '.join(missing)} (party key → organisation id); "
-            "without it nobody of that party can see, review or approve the claim",
+            f"name the organisation of {', '.join(missing)} (party key → organisation id); every party "
+            "signs and pays its own share, and only parties see the claim",
         )
+    if not policies.is_admin(filer) and filer.id not in out.values():
+        raise policies.forbid(f"only a party of the claim may file it; organisation {filer.id} is none of "
+                              f"{', '.join(rule.party_keys)}")
     return out
 
 
@@ -340,8 +370,8 @@ def list_claims(
     return int(total), list(rows)
 
 
-def _domain_claim(c: RiskClaim) -> rs_engine.Claim:
-    return rs_engine.Claim.model_validate({
+def _domain_claim(c: RiskClaim) -> rs_claims.Claim:
+    return rs_claims.Claim.model_validate({
         "claim_id": str(c.id),
         "loan_id": c.loan_key,
         "default_date": c.default_date,
@@ -355,63 +385,55 @@ def _domain_claim(c: RiskClaim) -> rs_engine.Claim:
     })
 
 
-def _ledger_entry(e: RiskLedgerEntry) -> rs_ledger.LedgerEntry:
-    return rs_ledger.LedgerEntry(
-        rule_id=e.rule_id,
-        rule_version=e.rule_version,
-        party=e.party_key,
-        kind=rs_ledger.EntryKind(e.kind),
-        amount_fen=e.amount_fen,
-        booked_on=e.booked_on,
-        claim_id=str(e.claim_id),
-        loan_id=e.loan_key,
-        borrower_id=e.borrower_key,
-        lender_id=e.lender_key,
-        compensation=e.compensation,
-    )
-
-
 def review_context(
     session: Session, rule: Rule, c: RiskClaim, state: RiskSchemeState, review_date: date
-) -> rs_engine.ReviewContext:
-    """Ledger usage for ``c``'s review: this year's and this borrower's payouts of the family."""
+) -> rs_claims.ReviewContext:
+    """Cap usage for ``c``'s review: the family's payouts of this year and of this borrower, plus the
+    reserved (signed, unpaid) shares of other claims; ``c``'s own payouts and reservations left out,
+    and its own deductions from fund balances added back, so a signed claim reviews as it was signed."""
     year_start, year_end = date(review_date.year, 1, 1), date(review_date.year, 12, 31)
     rows = session.exec(
         select(RiskLedgerEntry).where(
             RiskLedgerEntry.rule_id == rule.id,
             RiskLedgerEntry.kind == rs_ledger.EntryKind.PAYOUT.value,
+            RiskLedgerEntry.claim_id != c.id,
             or_(
                 col(RiskLedgerEntry.booked_on).between(year_start, year_end),
                 RiskLedgerEntry.borrower_key == c.borrower_key,  # type: ignore[arg-type]
             ),
         )
     ).all()
+    reserved = reserved_entries(session, rule.id, exclude_claim_id=c.id)
     comp_all = session.exec(
         select(func.coalesce(func.sum(RiskLedgerEntry.amount_fen), 0)).where(
             RiskLedgerEntry.rule_id == rule.id,
             RiskLedgerEntry.kind == rs_ledger.EntryKind.PAYOUT.value,
+            RiskLedgerEntry.claim_id != c.id,
             col(RiskLedgerEntry.compensation).is_(True),
         )
     ).one()
-    # earlier claims on the same loan (and any approved one) make this claim a duplicate, not vice versa
+    # earlier claims on the same loan (and any signed one) make this claim a duplicate, not vice versa
     others = session.exec(select(RiskClaim.id, RiskClaim.loan_key, RiskClaim.status).where(
         RiskClaim.loan_key == c.loan_key,
-        or_(col(RiskClaim.id) < c.id, RiskClaim.status == ClaimStatus.approved.value),  # type: ignore[arg-type]
+        RiskClaim.id != c.id,
+        or_(col(RiskClaim.id) < c.id, col(RiskClaim.signed_on).is_not(None)),
     )).all()
+    own = {p.party_key: int(p.payable_fen or 0) for p in claim_parties(session, c.id)  # type: ignore[arg-type]
+           if c.signed_on is not None and str(p.status) in {*map(str, RESERVED_SHARES), "paid"}}
     balances = {
-        p.key: int(state.party_balance_fen.get(p.key, 0)) for p in rule.parties if p.balance_limited
+        p.key: int(state.party_balance_fen.get(p.key, 0)) + own.get(p.key, 0) for p in rule.parties if p.balance_limited
     }
     ctx = rs_ledger.review_context(
-        [_ledger_entry(e) for e in rows],
+        [ledger_entry(e) for e in rows] + reserved,
         rule_id=rule.id,
         borrower_id=c.borrower_key,
         lender_id=c.lender_key,
         review_date=review_date,
         party_balance_fen=balances,
         covered_loans_fen=covered_loans(session, state)[1],
-        existing_claims=[rs_engine.ExistingClaim(str(i), k, str(s)) for i, k, s in others],
+        existing_claims=[rs_claims.ExistingClaim(str(i), k, str(s)) for i, k, s in others],
     )
-    return replace(ctx, compensation_paid_fen=int(comp_all))
+    return replace(ctx, compensation_paid_fen=int(comp_all) + sum(e.amount_fen for e in reserved if e.compensation))
 
 
 def review_json(review: rs_engine.ClaimReview, review_date: date) -> dict[str, Any]:
@@ -438,11 +460,11 @@ def review_json(review: rs_engine.ClaimReview, review_date: date) -> dict[str, A
     }
 
 
-def _run_review(session: Session, c: RiskClaim, state: RiskSchemeState) -> tuple[Rule, rs_engine.ClaimReview]:
+def run_review(session: Session, c: RiskClaim, state: RiskSchemeState) -> tuple[Rule, rs_engine.ClaimReview]:
     rule = rule_of(get_rule_row(session, c.rule_row_id))
     today = date.today()
     ctx = review_context(session, rule, c, state, today)
-    loan = rs_engine.Loan.model_validate(c.loan_facts)
+    loan = rs_claims.Loan.model_validate(c.loan_facts)
     try:
         review = rs_engine.review_claim(rule, _domain_claim(c), loan, ctx)
     except ValueError as exc:
@@ -450,7 +472,7 @@ def _run_review(session: Session, c: RiskClaim, state: RiskSchemeState) -> tuple
     return rule, review
 
 
-def _bump(session: Session, c: RiskClaim, expected_version: int, **values: Any) -> None:
+def bump(session: Session, c: RiskClaim, expected_version: int, **values: Any) -> None:
     """Conditional update on the claim's version: a concurrent change makes this a 409."""
     res = session.execute(
         update(RiskClaim)
@@ -462,90 +484,51 @@ def _bump(session: Session, c: RiskClaim, expected_version: int, **values: Any) 
     session.refresh(c)
 
 
-def _require_move(c: RiskClaim, allowed_from: set[str], action: str) -> None:
-    if str(c.status) not in allowed_from:
-        raise Conflict(f"cannot {action} a claim that is {c.status}; allowed from: {', '.join(sorted(allowed_from))}")
+def _require_unsigned(c: RiskClaim, action: str) -> None:
+    allowed = {ClaimStatus.filed, ClaimStatus.reviewed}
+    if str(c.status) not in allowed or c.signed_on is not None:
+        raise Conflict(
+            f"cannot {action} a claim that is {c.status}"
+            + (" and signed by a party (its split is frozen)" if c.signed_on is not None else "")
+            + f"; allowed while {', '.join(sorted(allowed))} and no share is approved or declined"
+        )
 
 
-def _party_rows_update(session: Session, c: RiskClaim, review: rs_engine.ClaimReview) -> None:
+def set_split(session: Session, c: RiskClaim, review: rs_engine.ClaimReview) -> None:
+    """Each party's nominal and payable amounts from the review; a share of 0 fen is nothing_due."""
     amounts = {p.key: p for p in review.split.parties}
     for row in claim_parties(session, c.id):  # type: ignore[arg-type]
         pa = amounts.get(row.party_key)
-        if pa is not None:
-            row.nominal_fen, row.payable_fen = pa.nominal_fen, pa.payable_fen
-            session.add(row)
+        if pa is None:
+            continue
+        row.nominal_fen, row.payable_fen = pa.nominal_fen, pa.payable_fen
+        if str(row.status) in (ShareStatus.pending, ShareStatus.nothing_due):
+            row.status = ShareStatus.pending.value if pa.payable_fen > 0 else ShareStatus.nothing_due.value
+        session.add(row)
 
 
 def review_claim(session: Session, actor: User, org: Organisation, claim_id: int) -> RiskClaim:
-    """Check the claim against its rule and the current ledger; store every reason and the split."""
+    """Check the claim against its rule and the current usage; store every reason and the split.
+
+    Allowed while no party has signed (approved or declined) its share; the filing user may not review."""
     c = get_claim(session, org, claim_id)
-    _require_move(c, {ClaimStatus.filed, ClaimStatus.reviewed}, "review")
+    _require_unsigned(c, "review")
     if c.filed_by_user_id == actor.id:
         raise Conflict("maker-checker: the user who filed a claim cannot review it")
     state = scheme_state(session, c.rule_id)
-    _, review = _run_review(session, c, state)
+    _, review = run_review(session, c, state)
     before = audit.snapshot(c)
     data = review_json(review, date.today())
-    _bump(
+    bump(
         session, c, c.version, status=ClaimStatus.reviewed.value, eligible=review.eligible,
         loss_base_fen=review.loss_base_fen, review=data, reviewed_by_user_id=actor.id,
     )
-    _party_rows_update(session, c, review)
+    set_split(session, c, review)
     audit.record(session, actor, "risk_claim", c.id, "review", before=before, after=c)
     return c
 
 
-def approve_claim(session: Session, actor: User, org: Organisation, claim_id: int, note: str | None) -> RiskClaim:
-    """Approve (checker): re-review under the family's cap lock, then book the payouts per party."""
-    c = get_claim(session, org, claim_id)
-    if actor.id in (c.filed_by_user_id, c.reviewed_by_user_id):
-        raise Conflict("maker-checker: the approver must differ from the user who filed and who reviewed")
-    if org.kind != OrgKind.admin:
-        payers = {p.org_id for p in claim_parties(session, c.id)} - {None, c.filed_by_org_id}  # type: ignore[arg-type]
-        if org.id not in payers:
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN,
-                "only an organisation that pays into this claim, other than the one that filed it, may approve it",
-            )
-    state = lock_scheme(session, c.rule_id)  # serialises cap checks of this rule family until commit
-    c = session.exec(select(RiskClaim).where(RiskClaim.id == claim_id).execution_options(populate_existing=True)).one()
-    _require_move(c, {ClaimStatus.reviewed}, "approve")
-    rule, review = _run_review(session, c, state)
-    if not review.eligible:
-        raise Conflict("claim is not eligible now: " + "; ".join(review.reasons))
-    before = audit.snapshot(c)
-    today = date.today()
-    orgs = {p.party_key: p.org_id for p in claim_parties(session, c.id)}  # type: ignore[arg-type]
-    rule_row = get_rule_row(session, c.rule_row_id)
-    for e in rs_ledger.payout_entries(review, _domain_claim(c), rs_engine.Loan.model_validate(c.loan_facts), today):
-        session.add(
-            RiskLedgerEntry(
-                rule_row_id=rule_row.id,  # type: ignore[arg-type]
-                rule_id=e.rule_id,
-                rule_version=e.rule_version,
-                claim_id=c.id,  # type: ignore[arg-type]
-                party_key=e.party,
-                party_org_id=orgs.get(e.party),
-                kind=e.kind.value,
-                amount_fen=e.amount_fen,
-                compensation=e.compensation,
-                booked_on=e.booked_on,
-                loan_key=c.loan_key,
-                borrower_key=c.borrower_key,
-                lender_key=c.lender_key,
-            )
-        )
-    _adjust_balances(session, rule, state, {p.key: -p.payable_fen for p in review.split.parties})
-    _bump(
-        session, c, c.version, status=ClaimStatus.approved.value, eligible=True, loss_base_fen=review.loss_base_fen,
-        review=review_json(review, today), decided_by_user_id=actor.id, decision_note=note,
-    )
-    _party_rows_update(session, c, review)
-    audit.record(session, actor, "risk_claim", c.id, "approve", before=before, after=c)
-    return c
-
-
-def _adjust_balances(session: Session, rule: Rule, state: RiskSchemeState, delta: dict[str, int]) -> None:
+def adjust_balances(session: Session, rule: Rule, state: RiskSchemeState, delta: dict[str, int]) -> None:
     limited = {p.key for p in rule.parties if p.balance_limited}
     if not limited:
         return
@@ -558,11 +541,18 @@ def _adjust_balances(session: Session, rule: Rule, state: RiskSchemeState, delta
 
 
 def reject_claim(session: Session, actor: User, org: Organisation, claim_id: int, note: str | None) -> RiskClaim:
+    """Reject the whole claim (a party's approver, not the filing user) while no share is signed."""
     c = get_claim(session, org, claim_id)
     if actor.id == c.filed_by_user_id:
         raise Conflict("maker-checker: the user who filed a claim cannot reject it")
-    _require_move(c, {ClaimStatus.filed, ClaimStatus.reviewed}, "reject")
+    _require_unsigned(c, "reject")
     before = audit.snapshot(c)
-    _bump(session, c, c.version, status=ClaimStatus.rejected.value, decided_by_user_id=actor.id, decision_note=note)
+    bump(session, c, c.version, status=ClaimStatus.rejected.value, decided_by_user_id=actor.id, decision_note=note)
+    for row in claim_parties(session, c.id):  # type: ignore[arg-type]
+        if str(row.status) in (ShareStatus.pending, ShareStatus.proposed):
+            row.status = ShareStatus.declined.value
+            row.decline_reason = f"claim rejected: {note or 'no reason given'}"
+            row.declined_by_user_id = actor.id
+            session.add(row)
     audit.record(session, actor, "risk_claim", c.id, "reject", before=before, after=c)
     return c

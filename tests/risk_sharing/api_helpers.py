@@ -53,3 +53,28 @@ def claim_body(s: dict[str, Any], **kw: Any) -> dict[str, Any]:
     }
     body.update(kw)
     return body
+
+
+def sign_and_pay(client: Any, make_user: Any, engine: Any, claim_id: int, *, paid_on: str | None = None,
+                 keys: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """Every pending share (or those in ``keys``) proposed by a maker of its party, approved by a
+    second user (approver) of it and paid: the per-payer flow. Returns the claim as last seen."""
+    from api.identity.models import Organisation
+
+    seen: dict[str, Any] = {}
+    admin = make_user("admin", "approver")
+    claim = client.get(f"/api/v1/claims/{claim_id}", headers=admin.headers).json()
+    for p in claim["parties"]:
+        if p["status"] != "pending" or (keys is not None and p["party_key"] not in keys):
+            continue
+        with Session(engine) as s:
+            org = s.get(Organisation, p["org_id"])
+        maker, checker = make_user(org, "officer"), make_user(org, "approver")
+        url = f"/api/v1/claims/{claim_id}/shares/{p['party_key']}"
+        for step, who, body in (("propose", maker, None), ("approve", checker, None),
+                                ("pay", maker, {"paid_on": paid_on or TODAY.isoformat(),
+                                                "reference": f"PAY-{claim_id}-{p['party_key']}"})):
+            r = client.post(f"{url}/{step}", json=body, headers=who.headers)
+            assert r.status_code == 200, (p["party_key"], step, r.text)
+            seen = r.json()
+    return seen or claim

@@ -14,7 +14,7 @@ from api.audit.models import AuditEvent
 from api.pledge.models import Loan
 from api.risk_sharing.models import RiskClaim
 from tests.factories import borrower_body, create_loan_via_api, ip_asset_body, loan_body
-from tests.risk_sharing.api_helpers import DEFAULT, claim_body, defaulted_loan, preset_body
+from tests.risk_sharing.api_helpers import DEFAULT, claim_body, defaulted_loan, preset_body, sign_and_pay
 
 TODAY = date.today()
 
@@ -120,16 +120,26 @@ def test_amounts_beyond_a_trillion_cny_are_422_not_500(client: Any, scheme: dict
 
 
 def test_fund_balance_only_for_balance_limited_parties(client: Any, scheme: dict[str, Any]) -> None:
+    """Proposed by the family's owner (issue 10: only it may propose scheme changes)."""
     s = scheme
     r = client.put(
         f"/api/v1/risk-schemes/{s['rule']['rule_id']}",
         json={"party_balance_cny": {"nobody": "5"}},
-        headers=s["fund"].headers,
+        headers=s["admin"].headers,
     )
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "party_balance_cny"]
 
 
 # ---------------------------------------------------------------- loans covered from the loan table
+
+
+def _apply(client: Any, url: str, body: dict[str, Any], maker: Any, checker: Any) -> Any:
+    """Propose a scheme change and approve it; the scheme state as then read."""
+    p = client.put(url, json=body, headers=maker.headers)
+    assert p.status_code == 202, p.text
+    a = client.post(f"/api/v1/risk-rule-changes/{p.json()['id']}/approve", headers=checker.headers)
+    assert a.status_code == 200, a.text
+    return client.get(url, headers=maker.headers)
 
 
 def test_loans_covered_come_from_the_loan_table_and_bind_the_payout_rate_ceiling(
@@ -156,8 +166,8 @@ def test_loans_covered_come_from_the_loan_table_and_bind_the_payout_rate_ceiling
         client, engine, bank.headers, amount_cny="900000.00", status="active", origination_date="2019-07-13"
     )  # not guaranteed
     url = f"/api/v1/risk-schemes/{rule['rule_id']}"
-    r = client.put(url, json={"covered_loans_from_book": True, "covered_loans_cny": "500000.00"}, headers=fund.headers)
-    assert r.status_code == 200, r.text
+    checker = make_user(admin.org, "approver")  # issue 10: proposed by the owner's maker, approved by a second user
+    r = _apply(client, url, {"covered_loans_from_book": True, "covered_loans_cny": "500000.00"}, admin, checker)
     assert (r.json()["covered_loans_book_fen"], r.json()["covered_loans_total_fen"]) == (150_000_000, 200_000_000)
     assert r.json()["headroom_fen"]["payout_rate_ceiling"] == 10_000_000
     c = client.post(
@@ -181,7 +191,7 @@ def test_loans_covered_come_from_the_loan_table_and_bind_the_payout_rate_ceiling
     }
     assert rv["review"]["caps_applied"][0]["cap"] == "payout_rate_ceiling"
     # switched off, the typed-in figure alone applies
-    off = client.put(url, json={"covered_loans_from_book": False}, headers=fund.headers).json()
+    off = _apply(client, url, {"covered_loans_from_book": False}, admin, checker).json()
     assert (off["covered_loans_book_fen"], off["covered_loans_total_fen"]) == (None, 50_000_000)
 
 
@@ -195,9 +205,11 @@ def _move(client: Any, actor: Any, loan_id: int, action: str, on: str, **kw: Any
     assert r.status_code == 200, (action, r.text)
 
 
-def _approved_claim_on_a_defaulted_pledge_loan(client: Any, make_user: Any, **claim_kw: Any) -> dict[str, Any]:
+def _approved_claim_on_a_defaulted_pledge_loan(
+    client: Any, make_user: Any, engine: Any, **claim_kw: Any
+) -> dict[str, Any]:
     """A 5,000,000 CNY pledge loan under 4:2:2:2 driven through the workflow to default, its claim
-    filed, reviewed and approved; returns the actors, ids and dates the tests need."""
+    filed, reviewed, and every share signed and paid; returns the actors, ids and dates the tests need."""
     admin = make_user("admin", "approver")
     rule = client.post("/api/v1/risk-rules", json=preset_body("chongqing_4222"), headers=admin.headers).json()
     maker = make_user("bank", "officer")
@@ -284,10 +296,11 @@ def _approved_claim_on_a_defaulted_pledge_loan(client: Any, make_user: Any, **cl
     assert c.status_code == 201, c.text
     assert (c.json()["default_date"], c.json()["outstanding_principal_fen"]) == (default_day, 500_000_000)
     cid = c.json()["id"]
-    _move(client, maker, lid, "file_claim", default_day)  # the bank's workflow move default → in_claim
+    # issue 12: filing the claim made the workflow move default → in_claim (on the filing day)
+    assert client.get(f"/api/v1/loans/{lid}", headers=maker.headers).json()["status"] == "in_claim"
     rv = client.post(f"/api/v1/claims/{cid}/review", headers=guarantor.headers).json()
     assert rv["eligible"] is True, rv["review"]["reasons"]
-    assert client.post(f"/api/v1/claims/{cid}/approve", headers=fund.headers).status_code == 200
+    assert sign_and_pay(client, make_user, engine, cid)["status"] == "completed"
     return {
         "rule": rule,
         "maker": maker,
@@ -302,15 +315,15 @@ def _approved_claim_on_a_defaulted_pledge_loan(client: Any, make_user: Any, **cl
 
 
 def test_claim_on_a_loan_defaulted_through_the_pledge_workflow_and_recovery_from_its_disposal(
-    client: Any, make_user: Any, session: Any
+    client: Any, make_user: Any, session: Any, engine: Any
 ) -> None:
     """Pledge loan of 5,000,000 CNY (4:2:2:2, seed 002) → overdue → default → claim → approve →
     disposal (auction 3,000,000, costs 100,000) → recovery shared back 40:20:20:20 of the 2,900,000 net:
     1,160,000 / 580,000 / 580,000 / 580,000 CNY, each below what it paid (2,000,000 / 1,000,000 ×3)."""
-    w = _approved_claim_on_a_defaulted_pledge_loan(client, make_user)
+    w = _approved_claim_on_a_defaulted_pledge_loan(client, make_user, engine)
     rule, maker, fund, lid, cid, default_day = (w[k] for k in ("rule", "maker", "fund", "lid", "cid", "default_day"))
     a, reguarantor = {"id": w["asset_id"]}, w["reguarantor"]
-    _move(client, maker, lid, "start_disposal", default_day)
+    _move(client, maker, lid, "start_disposal", TODAY.isoformat())  # after the claim's move (filed today)
     today = TODAY.isoformat()
     d = client.post(
         f"/api/v1/loans/{lid}/disposals",
@@ -359,11 +372,11 @@ def test_claim_on_a_loan_defaulted_through_the_pledge_workflow_and_recovery_from
     assert [x["id"] for x in by_loan["data"]] == [cid]
 
 
-def test_disposal_of_another_loan_cannot_be_shared_back(client: Any, scheme: dict[str, Any]) -> None:
+def test_disposal_of_another_loan_cannot_be_shared_back(client: Any, scheme: dict[str, Any], make_user: Any) -> None:
     s = scheme
     c = client.post("/api/v1/claims", json=claim_body(s), headers=s["bank"].headers).json()
     assert client.post(f"/api/v1/claims/{c['id']}/review", headers=s["guarantor"].headers).json()["eligible"]
-    assert client.post(f"/api/v1/claims/{c['id']}/approve", headers=s["fund"].headers).status_code == 200
+    assert sign_and_pay(client, make_user, s["engine"], c["id"])["status"] == "completed"
     r = client.post("/api/v1/recoveries", json={"claim_id": c["id"], "disposal_id": 10**9}, headers=s["bank"].headers)
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "disposal_id"]
     r = client.post("/api/v1/recoveries", json={"claim_id": c["id"]}, headers=s["bank"].headers)
@@ -411,14 +424,17 @@ def test_the_filing_organisation_cannot_approve_its_own_claim(
     client: Any, scheme: dict[str, Any], make_user: Any, session: Any
 ) -> None:
     """Maker-checker across organisations: the guarantor that claims compensation from the
-    re-guarantor and the NFGF cannot approve it itself, even by a third user; a payer can."""
+    re-guarantor and the NFGF cannot approve their shares, even by a third user; each payer approves
+    its own. (Issue 12 changed the step from one claim approval to per-party shares.)"""
     s = scheme
     c = client.post("/api/v1/claims", json=claim_body(s), headers=s["guarantor"].headers)
     assert c.status_code == 201, c.text
     reviewer = make_user(s["reguarantor"].org, "officer")
     assert client.post(f"/api/v1/claims/{c.json()['id']}/review", headers=reviewer.headers).json()["eligible"]
-    own = client.post(f"/api/v1/claims/{c.json()['id']}/approve", headers=s["guarantor_approver"].headers)
-    assert own.status_code == 403 and "pays into this claim" in own.text
+    url = f"/api/v1/claims/{c.json()['id']}/shares/nfgf"
+    assert client.post(f"{url}/propose", headers=make_user(s["fund"].org, "officer").headers).status_code == 200
+    own = client.post(f"{url}/approve", headers=s["guarantor_approver"].headers)
+    assert own.status_code == 403 and "party 'nfgf'" in own.text
     actions = [
         e.action
         for e in session.exec(
@@ -428,16 +444,18 @@ def test_the_filing_organisation_cannot_approve_its_own_claim(
         )
     ]
     assert actions == ["file", "review"]
-    assert client.post(f"/api/v1/claims/{c.json()['id']}/approve", headers=s["fund"].headers).status_code == 200
+    assert client.post(f"{url}/approve", headers=s["fund"].headers).status_code == 200
 
 
-def test_proceeds_declared_as_recoveries_so_far_are_not_shared_back_twice(client: Any, make_user: Any) -> None:
+def test_proceeds_declared_as_recoveries_so_far_are_not_shared_back_twice(
+    client: Any, make_user: Any, engine: Any
+) -> None:
     """A claim filed with 500,000 CNY of recoveries so far already had them taken off its loss base;
     a disposal whose only proceeds came in by the filing date gives nothing more to share back."""
-    w = _approved_claim_on_a_defaulted_pledge_loan(client, make_user, recoveries_so_far_cny="500000.00")
+    w = _approved_claim_on_a_defaulted_pledge_loan(client, make_user, engine, recoveries_so_far_cny="500000.00")
     assert w["claim"]["recoveries_so_far_fen"] == 50_000_000
     maker, lid = w["maker"], w["lid"]
-    _move(client, maker, lid, "start_disposal", w["default_day"])
+    _move(client, maker, lid, "start_disposal", TODAY.isoformat())
     filed_on = w["claim"]["filed_on"]
     d = client.post(
         f"/api/v1/loans/{lid}/disposals",

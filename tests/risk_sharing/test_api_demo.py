@@ -17,14 +17,32 @@ def test_demo_claims_are_exact_and_recoveries_never_exceed_payouts(tmp_path: Pat
     counts = generate(engine, 6000, seed=5)
     assert counts["risk_rules"] == 11
     assert counts["risk_claims"] > 0 and counts["risk_claims_approved"] > 0
+    assert counts["risk_claims_partially_paid"] > 0
     with engine.connect() as c:
-        # every approved claim's payouts sum exactly to its loss base
+        # every completed claim's payouts sum exactly to its loss base (issue 12: completed = all shares paid)
         rows = c.execute(text(
             "SELECT c.id, c.loss_base_fen, SUM(e.amount_fen) FROM risk_claim c JOIN risk_ledger_entry e "
-            "ON e.claim_id = c.id AND e.kind = 'payout' WHERE c.status = 'approved' GROUP BY c.id, c.loss_base_fen"
+            "ON e.claim_id = c.id AND e.kind = 'payout' WHERE c.status = 'completed' GROUP BY c.id, c.loss_base_fen"
         )).all()
         assert len(rows) == counts["risk_claims_approved"]
         assert all(base == paid for _, base, paid in rows)
+        # a share's ledger line exists exactly when the share is paid, for its amount
+        mismatched = c.execute(text(
+            "SELECT p.claim_id, p.party_key FROM risk_claim_party p LEFT JOIN risk_ledger_entry e "
+            "ON e.claim_id = p.claim_id AND e.party_key = p.party_key AND e.kind = 'payout' "
+            "WHERE (p.status = 'paid' AND (e.amount_fen IS NULL OR e.amount_fen <> p.payable_fen)) "
+            "OR (p.status <> 'paid' AND e.id IS NOT NULL)"
+        )).all()
+        assert mismatched == []
+        # partially paid claims: some shares paid, some not
+        partial = c.execute(text(
+            "SELECT c.id, SUM(CASE WHEN p.status = 'paid' THEN 1 ELSE 0 END), COUNT(*) FROM risk_claim c "
+            "JOIN risk_claim_party p ON p.claim_id = c.id WHERE c.status = 'partially_paid' GROUP BY c.id"
+        )).all()
+        assert len(partial) == counts["risk_claims_partially_paid"]
+        assert all(0 < n_paid < n for _, n_paid, n in partial)
+        # every preset family has an administering organisation
+        assert c.execute(text("SELECT COUNT(*) FROM risk_rule_family")).scalar_one() == 11
         # per claim and party, recovered ≤ paid
         over = c.execute(text(
             "SELECT claim_id, party_key FROM risk_ledger_entry GROUP BY claim_id, party_key "

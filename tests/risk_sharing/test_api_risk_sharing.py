@@ -11,7 +11,7 @@ from typing import Any
 from sqlmodel import select
 
 from api.audit.models import AuditEvent
-from tests.risk_sharing.api_helpers import DEFAULT, claim_body, defaulted_loan, preset_body
+from tests.risk_sharing.api_helpers import DEFAULT, claim_body, defaulted_loan, preset_body, sign_and_pay
 
 TODAY = date.today()
 
@@ -62,20 +62,30 @@ def test_only_fund_or_admin_staff_create_rules(client: Any, make_user: Any) -> N
     assert client.post("/api/v1/risk-rules", json=preset_body("anhui_4321"), headers=fund.headers).status_code == 201
 
 
-def test_new_version_closes_the_old_one_and_old_loans_keep_it(client: Any, scheme: dict[str, Any]) -> None:
+def test_new_version_closes_the_old_one_and_old_loans_keep_it(
+    client: Any, scheme: dict[str, Any], make_user: Any
+) -> None:
+    """Issue 10 changed this: a new version of an existing family is proposed (202) by its owner
+    (here the platform admin's organisation, which installed it) and applied when a second user
+    approves it; it starts today or later."""
     s = scheme
-    v2 = preset_body("chongqing_4222", id=s["rule"]["rule_id"], version=2, effective_from="2025-06-01")
+    start = TODAY + timedelta(days=30)
+    v2 = preset_body("chongqing_4222", id=s["rule"]["rule_id"], version=2, effective_from=start.isoformat())
     v2["parties"][0]["share"], v2["parties"][2]["share"] = "30", "30"
-    r = client.post("/api/v1/risk-rules", json=v2, headers=s["admin"].headers)
-    assert r.status_code == 201, r.text
+    p = client.post("/api/v1/risk-rules", json=v2, headers=s["admin"].headers)
+    assert p.status_code == 202, p.text
+    r = client.post(f"/api/v1/risk-rule-changes/{p.json()['id']}/approve",
+                    headers=make_user(s["admin"].org, "approver").headers)
+    assert r.status_code == 200, r.text
     v1 = client.get(f"/api/v1/risk-rules/{s['rule']['id']}", headers=s["bank"].headers).json()
-    assert v1["effective_to"] == "2025-05-31"
+    assert v1["effective_to"] == (start - timedelta(days=1)).isoformat()
     # the loan was originated 2025-03-01: its claim uses version 1 (NFGF 20%)
     claim = file_review(client, s)
     assert claim["rule_version"] == 1
     assert {p["party_key"]: p["payable_fen"] for p in claim["parties"]}["nfgf"] == 80_000_000
-    overlap = preset_body("chongqing_4222", id=s["rule"]["rule_id"], version=3, effective_from="2025-01-01",
-                          effective_to="2025-12-31")
+    overlap = preset_body("chongqing_4222", id=s["rule"]["rule_id"], version=3,
+                          effective_from=(TODAY + timedelta(days=10)).isoformat(),
+                          effective_to=(TODAY + timedelta(days=60)).isoformat())
     r = client.post("/api/v1/risk-rules", json=overlap, headers=s["admin"].headers)
     assert r.status_code == 409 and "overlap" in r.text
 
@@ -92,7 +102,10 @@ def test_installing_a_shipped_preset(client: Any, make_user: Any) -> None:
 # ---------------------------------------------------------------- claims
 
 
-def test_claim_review_approve_books_exact_payouts_per_party(client: Any, scheme: dict[str, Any], session: Any) -> None:
+def test_claim_review_approve_books_exact_payouts_per_party(
+    client: Any, scheme: dict[str, Any], session: Any, make_user: Any
+) -> None:
+    """Issue 12 changed this: each party signs and pays its own share (was: one approval booked all)."""
     s = scheme
     claim = file_review(client, s)
     assert claim["status"] == "reviewed" and claim["eligible"] is True, claim["review"]["reasons"]
@@ -100,15 +113,14 @@ def test_claim_review_approve_books_exact_payouts_per_party(client: Any, scheme:
     assert {k: p["payable_fen"] for k, p in parties.items()} == {
         "guarantor": 160_000_000, "reguarantor": 80_000_000, "nfgf": 80_000_000, "bank": 80_000_000}
     assert parties["nfgf"]["org_id"] == s["fund"].org.id and parties["bank"]["org_id"] == s["bank"].org.id
-    a = client.post(f"/api/v1/claims/{claim['id']}/approve", json={"note": "ok"}, headers=s["fund"].headers)
-    assert a.status_code == 200, a.text
-    assert a.json()["status"] == "approved"
+    done = sign_and_pay(client, make_user, s["engine"], claim["id"])
+    assert done["status"] == "completed"
     ledger = client.get("/api/v1/ledger", params={"rule_id": s["rule"]["rule_id"]}, headers=s["fund"].headers).json()
     paid = {b["party_key"]: b["paid_fen"] for b in ledger["balances"]}
     assert paid == {"guarantor": 160_000_000, "reguarantor": 80_000_000, "nfgf": 80_000_000, "bank": 80_000_000}
     actions = [e.action for e in session.exec(select(AuditEvent).where(
         AuditEvent.entity == "risk_claim", AuditEvent.entity_id == str(claim["id"])).order_by(AuditEvent.id))]
-    assert actions == ["file", "review", "approve"]
+    assert actions == ["file", "review", "sign", "partially_paid", "completed"]
 
 
 def test_ineligible_claim_lists_every_reason_and_cannot_be_approved(
@@ -121,7 +133,7 @@ def test_ineligible_claim_lists_every_reason_and_cannot_be_approved(
     assert claim["eligible"] is False
     failed = {c["name"] for c in claim["review"]["checks"] if not c["passed"]}
     assert failed == {"borrower_loan_cap", "guarantee_fee_cap"}
-    r = client.post(f"/api/v1/claims/{claim['id']}/approve", headers=s["fund"].headers)
+    r = client.post(f"/api/v1/claims/{claim['id']}/shares/nfgf/propose", headers=s["fund"].headers)
     assert r.status_code == 409 and "borrower_loan_cap" in r.text and "guarantee_fee_cap" in r.text
 
 
@@ -142,21 +154,21 @@ def test_late_and_duplicate_claims_are_flagged(client: Any, scheme: dict[str, An
 
 
 def test_maker_checker_and_roles(client: Any, scheme: dict[str, Any], make_user: Any) -> None:
+    """Issue 12 changed the approval step: shares are approved per party (see test_api_shares)."""
     s = scheme
     c = client.post("/api/v1/claims", json=claim_body(s), headers=s["bank"].headers).json()
     bank_approver = make_user(s["bank"].org, "approver")
     assert client.post(f"/api/v1/claims/{c['id']}/review", headers=bank_approver.headers).status_code == 403
-    not_reviewed = client.post(f"/api/v1/claims/{c['id']}/approve", headers=s["fund"].headers)
+    not_reviewed = client.post(f"/api/v1/claims/{c['id']}/shares/nfgf/propose", headers=s["fund"].headers)
     assert not_reviewed.status_code == 409
-    # the reviewer cannot also approve
+    # the filing user cannot review
+    assert client.post(f"/api/v1/claims/{c['id']}/review", headers=s["bank"].headers).status_code == 403
     assert client.post(f"/api/v1/claims/{c['id']}/review", headers=s["guarantor_approver"].headers).status_code == 200
-    r = client.post(f"/api/v1/claims/{c['id']}/approve", headers=s["guarantor_approver"].headers)
-    assert r.status_code == 409 and "maker-checker" in r.text
-    assert client.post(f"/api/v1/claims/{c['id']}/approve", headers=s["reguarantor"].headers).status_code == 403
     rej = client.post(f"/api/v1/claims/{c['id']}/reject", json={"note": "documents incomplete"},
                       headers=s["fund"].headers)
     assert rej.status_code == 200 and rej.json()["status"] == "rejected"
-    assert client.post(f"/api/v1/claims/{c['id']}/approve", headers=s["fund"].headers).status_code == 409
+    assert {p["status"] for p in rej.json()["parties"]} == {"declined"}
+    assert client.post(f"/api/v1/claims/{c['id']}/shares/nfgf/propose", headers=s["fund"].headers).status_code == 409
 
 
 def test_same_idempotency_key_files_one_claim(client: Any, scheme: dict[str, Any]) -> None:
@@ -226,10 +238,12 @@ def test_claim_on_an_external_loan(client: Any, scheme: dict[str, Any]) -> None:
 # ---------------------------------------------------------------- recoveries
 
 
-def test_recovery_is_shared_back_4_2_2_2_and_never_above_what_was_paid(client: Any, scheme: dict[str, Any]) -> None:
+def test_recovery_is_shared_back_4_2_2_2_and_never_above_what_was_paid(
+    client: Any, scheme: dict[str, Any], make_user: Any
+) -> None:
     s = scheme
     claim = file_review(client, s)
-    assert client.post(f"/api/v1/claims/{claim['id']}/approve", headers=s["fund"].headers).status_code == 200
+    assert sign_and_pay(client, make_user, s["engine"], claim["id"])["status"] == "completed"
     r = client.post("/api/v1/recoveries", json={"claim_id": claim["id"], "received_on": TODAY.isoformat(),
                                                  "gross_cny": "1000000.01", "disposal_costs_cny": "0.01",
                                                  "method": "auction"}, headers=s["bank"].headers)
@@ -260,7 +274,9 @@ def test_recovery_needs_an_approved_claim(client: Any, scheme: dict[str, Any]) -
 
 def test_parallel_approvals_never_exceed_the_fund_budget(client: Any, make_user: Any, engine: Any) -> None:
     """Guangzhou-style fund 50% with a 25,000 CNY annual budget; 6 claims of 20,000 CNY (fund 10,000 each)
-    approved in parallel: the fund pays exactly 25,000 in total, never more."""
+    whose fund shares are approved in parallel: the fund signs for exactly 25,000 in total, never more
+    (the third claim is signed at 5,000, the bank as residual bearer keeps the rest), and pays it.
+    Issue 12 changed the step: the fund's share is proposed by its maker, then approved per claim."""
     admin = make_user("admin", "approver")
     body = preset_body("guangzhou_fund_2023")
     body["caps"]["party_year_cny"] = {"fund": "25000.00"}
@@ -278,12 +294,24 @@ def test_parallel_approvals_never_exceed_the_fund_budget(client: Any, make_user:
         assert c.status_code == 201, c.text
         rv = client.post(f"/api/v1/claims/{c.json()['id']}/review", headers=fund_officer.headers)
         assert rv.json()["eligible"] is True, rv.json()["review"]["reasons"]
+        r = client.post(f"/api/v1/claims/{c.json()['id']}/shares/fund/propose", headers=fund_officer.headers)
+        assert r.status_code == 200, r.text
         ids.append(c.json()["id"])
     jobs = list(zip(ids, fund_approvers, strict=True))
     with ThreadPoolExecutor(6) as pool:
-        results = list(pool.map(lambda p: client.post(f"/api/v1/claims/{p[0]}/approve", headers=p[1].headers), jobs))
+        results = list(pool.map(
+            lambda p: client.post(f"/api/v1/claims/{p[0]}/shares/fund/approve", headers=p[1].headers), jobs))
     codes = sorted(r.status_code for r in results)
     assert codes.count(200) == 3 and codes.count(409) == 3, [r.text for r in results]
+    state = client.get(f"/api/v1/risk-schemes/{rule['rule_id']}", headers=admin.headers).json()
+    assert state["headroom_fen"]["party_year[fund]"] == 0  # reserved by the signatures, before any payment
+    signed = [r.json() for r in results if r.status_code == 200]
+    assert sorted(next(p["payable_fen"] for p in c["parties"] if p["party_key"] == "fund") for c in signed) == [
+        500_000, 1_000_000, 1_000_000]
+    for c in signed:
+        r = client.post(f"/api/v1/claims/{c['id']}/shares/fund/pay", headers=fund_officer.headers,
+                        json={"paid_on": TODAY.isoformat(), "reference": f"GZ-{c['id']}"})
+        assert r.status_code == 200, r.text
     ledger = client.get("/api/v1/ledger", params={"rule_id": rule["rule_id"]}, headers=admin.headers).json()
     fund_paid = sum(b["paid_fen"] for b in ledger["balances"] if b["party_key"] == "fund")
     assert fund_paid == 2_500_000  # 10,000 + 10,000 + 5,000 CNY
