@@ -6,14 +6,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, case, func, inspect, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
 from api.core.tenancy import loan_visibility
 from api.identity.models import Organisation
-from api.pledge.models import IPAsset, Loan, LoanCollateral
+from api.pledge.models import CollateralValuation, IPAsset, Loan, LoanCollateral
 from api.stats.filters import LIVE_STATUSES, _add_months, _int
 
 
@@ -104,12 +104,15 @@ def collateral_report(
     )
     asset_value: Any = col(LoanCollateral.appraised_value_fen)
     asset_date: Any = col(LoanCollateral.pledge_registered_on)
-    latest = _latest_collateral_valuations(conn)
+    visible_assets = (
+        select(col(LoanCollateral.ip_asset_id)).join(Loan, col(Loan.id) == col(LoanCollateral.loan_id)).where(scope)
+    )
+    latest = _latest_collateral_valuations(visible_assets)
     base = select().select_from(LoanCollateral)
-    if latest is not None:  # the pledge module's re-valuations: the latest per asset counts
-        base = base.outerjoin(latest, and_(latest.c.ip_asset_id == col(LoanCollateral.ip_asset_id), latest.c.rn == 1))
-        asset_value = func.coalesce(latest.c.value_fen, col(LoanCollateral.appraised_value_fen))
-        asset_date = func.coalesce(latest.c.valuation_date, col(LoanCollateral.pledge_registered_on))
+    # the pledge module's re-valuations: the latest per asset counts
+    base = base.outerjoin(latest, and_(latest.c.ip_asset_id == col(LoanCollateral.ip_asset_id), latest.c.rn == 1))
+    asset_value = func.coalesce(latest.c.value_fen, col(LoanCollateral.appraised_value_fen))
+    asset_date = func.coalesce(latest.c.valuation_date, col(LoanCollateral.pledge_registered_on))
     coll = (
         base.add_columns(
             col(LoanCollateral.loan_id).label("loan_id"),
@@ -191,12 +194,15 @@ def collateral_report(
     )
 
 
-def _latest_collateral_valuations(conn: Connection) -> Any:
-    """Latest re-valuation per IP asset from the pledge module (``rn = 1``), or None before it exists."""
-    if not inspect(conn).has_table("pledge_collateral_valuation"):
-        return None
-    from sqlalchemy import MetaData, Table
-
-    t = Table("pledge_collateral_valuation", MetaData(), autoload_with=conn)
-    rn = func.row_number().over(partition_by=t.c.ip_asset_id, order_by=(t.c.valuation_date.desc(), t.c.id.desc()))
-    return select(t.c.ip_asset_id, t.c.value_fen, t.c.valuation_date, rn.label("rn")).subquery()
+def _latest_collateral_valuations(asset_ids: Any) -> Any:
+    """Latest re-valuation (``rn = 1``) of the given IP assets only: the window never runs over
+    other lenders' valuations (the composite index (ip_asset_id, valuation_date) serves it)."""
+    t = CollateralValuation
+    rn = func.row_number().over(
+        partition_by=col(t.ip_asset_id), order_by=(col(t.valuation_date).desc(), col(t.id).desc())
+    )
+    return (
+        select(col(t.ip_asset_id), col(t.value_fen), col(t.valuation_date), rn.label("rn"))
+        .where(col(t.ip_asset_id).in_(asset_ids))
+        .subquery()
+    )

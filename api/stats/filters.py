@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import and_, inspect, true
+from sqlalchemy import and_, true
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -19,7 +19,8 @@ from api.core.config import get_settings
 from api.core.tenancy import loan_visibility, region_clause
 from api.identity.models import Organisation, OrgKind
 from api.pledge.models import Loan
-from ipfin.reference import INDUSTRY_SECTIONS, IP_TYPES, PROVINCES, REGIONS
+from ipfin import regions
+from ipfin.reference import INDUSTRY_SECTIONS, IP_TYPES, PROVINCES
 
 FUNDED_STATUSES: tuple[str, ...] = (
     "active", "overdue", "default", "in_claim", "in_disposal", "settled", "recovered", "written_off", "closed",
@@ -38,7 +39,7 @@ NPL_DAYS_PAST_DUE = 90
 INCLUSIVE_THRESHOLDS_CNY: tuple[int, ...] = (10_000_000, 20_000_000)
 
 
-BREAKDOWNS: tuple[str, ...] = ("province", "city", "industry", "ip_type", "bank", "status")
+BREAKDOWNS: tuple[str, ...] = ("province", "city", "county", "industry", "ip_type", "bank", "status")
 
 
 class unindexed(GenericFunction[Any]):
@@ -70,15 +71,10 @@ STATS_INDEX = "ix_loan_stats"
 """Name of the covering index the aggregate queries are planned for (see the bench report)."""
 
 
-_stats_index_by_url: dict[str, bool] = {}
-
-
 def has_stats_index(conn: Connection) -> bool:
-    """Whether the loan table has the covering statistics index (looked up once per database)."""
-    key = str(conn.engine.url)
-    if key not in _stats_index_by_url:
-        _stats_index_by_url[key] = any(ix.get("name") == STATS_INDEX for ix in inspect(conn).get_indexes("loan"))
-    return _stats_index_by_url[key]
+    """Whether the loan table has the covering statistics index: it is part of the migrated schema
+    (``Loan.__table_args__``), so this reads the model, never the database."""
+    return any(ix.name == STATS_INDEX for ix in Loan.__table__.indexes)  # type: ignore[attr-defined]
 
 
 def _month_end(d: date) -> date:
@@ -98,7 +94,7 @@ class LoanFilter:
     date_from: date | None = None
     date_to: date | None = None
     province_code: str | None = None
-    region_code: str | None = None  # a prefecture (city), GB/T 2260
+    region_code: str | None = None  # a city (地级) or a county (县级), GB/T 2260
     industry: str | None = None
     ip_type: str | None = None
     bank_org_id: int | None = None
@@ -109,8 +105,9 @@ class LoanFilter:
         if self.province_code is not None and self.province_code not in PROVINCES:
             raise ValueError(f"province_code: {self.province_code!r} is not a GB/T 2260 province code")
         if self.region_code is not None:
-            if self.region_code not in REGIONS:
-                raise ValueError(f"region_code: {self.region_code!r} is not a known GB/T 2260 region code")
+            r = regions.get(self.region_code)
+            if r is None or r.level == "province":
+                raise ValueError(f"region_code: {self.region_code!r} is not a GB/T 2260 city or county code")
             if self.province_code and self.region_code[:2] != self.province_code[:2]:
                 raise ValueError("region_code: not in the selected province_code")
         if self.industry is not None and self.industry not in INDUSTRY_SECTIONS:
@@ -132,6 +129,12 @@ class LoanFilter:
         end = self.date_from - timedelta(days=1)
         return replace(self, date_from=self.date_from - timedelta(days=days), date_to=end)
 
+    def year_ago(self) -> LoanFilter | None:
+        """The same filter over the same dates a year earlier (同比); None without both dates."""
+        if not (self.date_from and self.date_to):
+            return None
+        return replace(self, date_from=_add_months(self.date_from, -12), date_to=_add_months(self.date_to, -12))
+
     def clause(self, steer_to_date_index: bool = False) -> ColumnElement[bool]:
         """SQL condition: funded loans originated in the period with the given dimensions.
 
@@ -147,9 +150,10 @@ class LoanFilter:
             parts.append(col(Loan.origination_date) >= self.date_from)
         if self.date_to:
             parts.append(col(Loan.origination_date) <= self.date_to)
+        if self.region_code:
+            parts.append(_u(col(Loan.region_code)).in_(region_codes_within(self.region_code)))
         for value, column in (
             (self.province_code, col(Loan.province_code)),
-            (self.region_code, col(Loan.region_code)),
             (self.industry, col(Loan.industry)),
             (self.ip_type, col(Loan.primary_ip_type)),
             (self.bank_org_id, col(Loan.bank_org_id)),
@@ -162,6 +166,15 @@ class LoanFilter:
         return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(self).items()}
 
 
+def region_codes_within(code: str) -> list[str]:
+    """The region codes a loan of a city or county may carry: the county itself, or the city and its
+    counties (so the aggregate filter stays on the indexed ``region_code``)."""
+    r = regions.region(code)
+    if r.level == "county":
+        return [r.code]
+    return [r.code, *(c.code for c in regions.children(r.code))]
+
+
 def aggregate_scope(org: Organisation) -> ColumnElement[bool]:
     """Loans an organisation may see in aggregate.
 
@@ -171,6 +184,7 @@ def aggregate_scope(org: Organisation) -> ColumnElement[bool]:
     if org.kind == OrgKind.admin:
         return true()
     if org.kind == OrgKind.bureau:
+        # no city column: a city scope matches region codes by prefix, on the covering index
         return region_clause(col(Loan.region_code), col(Loan.province_code), org)
     return loan_visibility(org)
 

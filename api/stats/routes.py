@@ -6,7 +6,7 @@ may see in aggregate (a regional bureau: its region; a bank: its own loans).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from api.core.deps import CurrentOrg, SessionDep
 from api.pledge.models import IPType
 from api.stats import filters as stats_filters
+from api.stats import kpis as stats_kpis
 from api.stats import service as stats_service
 from ipfin.validation import IndustrySection, RegionCode
 
@@ -49,10 +50,18 @@ class OverviewOut(BaseModel):
     current: OverviewFigures
     previous_filter: dict[str, Any] | None
     previous: OverviewFigures | None
-    change: dict[str, float | None]
-    compensation_by_party: list[PartyCompensationOut] | None = Field(
-        description="risk-sharing payouts per party on these loans; null before the risk-sharing module exists"
+    year_ago_filter: dict[str, Any] | None = Field(description="the same dates a year earlier (同比)")
+    year_ago: OverviewFigures | None
+    change: dict[str, float | None] = Field(description="period-on-period (环比) change, fraction")
+    change_yoy: dict[str, float | None] = Field(description="year-on-year (同比) change, fraction")
+    npl_stock: dict[str, dict[str, Any] | None] = Field(
+        description="NPL ratio as a stock at the end of the period, the previous period and a year earlier"
     )
+    vintage: dict[str, Any] = Field(description="cohort view: loans disbursed in the period that defaulted since")
+    compensation_by_party: list[PartyCompensationOut] | None = Field(
+        description="risk-sharing payouts and recoveries per party booked in the period"
+    )
+    definitions: dict[str, dict[str, str]] = Field(description="how each figure is defined, zh and en")
 
 
 class BreakdownOut(BaseModel):
@@ -84,7 +93,13 @@ def loan_filter(
     ip_type: IPType | None = None,
     bank_org_id: int | None = None,
 ) -> stats_filters.LoanFilter:
-    """The loan filter from the query string (a bad combination is a 422 naming the field)."""
+    """The loan filter from the query string (a bad combination is a 422 naming the field).
+
+    Without either date the period is bounded: the last twelve whole months up to the current
+    month (:func:`default_period`), so no request scans the whole book by accident.
+    """
+    if date_from is None and date_to is None:
+        date_from, date_to = default_period(date.today())
     try:
         return stats_filters.LoanFilter(
             date_from=date_from, date_to=date_to, province_code=province_code, region_code=region_code,
@@ -92,6 +107,13 @@ def loan_filter(
         )
     except ValueError as exc:
         raise _unprocessable(exc) from exc
+
+
+def default_period(today: date) -> tuple[date, date]:
+    """The last twelve whole calendar months ending with the month of ``today``."""
+    end = (today.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    start = stats_filters._add_months(today.replace(day=1), -11)
+    return start, end
 
 
 FilterDep = Annotated[stats_filters.LoanFilter, Depends(loan_filter)]
@@ -104,20 +126,10 @@ def get_overview(
     flt: FilterDep,
     inclusive_threshold_cny: Annotated[int, Query(gt=0, le=10**12)] = 10_000_000,
 ) -> OverviewOut:
-    """Financing amount, loans, enterprises, inclusive share and NPL ratio, with the previous period."""
-    conn = session.connection()
-    cur, prev = stats_service.overview_with_previous(conn, org, flt, inclusive_threshold_cny)
-    prev_flt = flt.previous()
-    keys = ("amount_fen", "loan_count", "enterprise_count", "inclusive_share", "npl_ratio")
-    comp = stats_service.compensation_by_party(conn, org, flt)
-    return OverviewOut(
-        filter=flt.as_dict(),
-        current=OverviewFigures(**cur.as_dict()),
-        previous_filter=prev_flt.as_dict() if prev_flt else None,
-        previous=OverviewFigures(**prev.as_dict()) if prev else None,
-        change={k: stats_service.change(getattr(cur, k), getattr(prev, k)) if prev else None for k in keys},
-        compensation_by_party=None if comp is None else [PartyCompensationOut(**c.as_dict()) for c in comp],
-    )
+    """Financing, loans, enterprises, inclusive share, NPL ratio (stock at period end), vintage default
+    rate and compensation by party, with 环比 and 同比 and each figure's definition."""
+    figures = stats_kpis.bureau_overview(session.connection(), org, flt, date.today(), inclusive_threshold_cny)
+    return OverviewOut(**figures)
 
 
 @router.get("/breakdown", response_model=BreakdownOut)
@@ -125,9 +137,9 @@ def get_breakdown(
     session: SessionDep,
     org: CurrentOrg,
     flt: FilterDep,
-    by: Literal["province", "city", "industry", "ip_type", "bank", "status"] = "province",
+    by: Literal["province", "city", "county", "industry", "ip_type", "bank", "status"] = "province",
 ) -> BreakdownOut:
-    """Loans, principal and outstanding (fen) grouped by province, city, industry, IP type, bank or status."""
+    """Loans, principal and outstanding (fen) by province, city, county, industry, IP type, bank or status."""
     rows = stats_service.breakdown(session.connection(), org, flt, by)
     return BreakdownOut(by=by, filter=flt.as_dict(), data=[r.__dict__ for r in rows])
 

@@ -16,10 +16,10 @@ Definitions (documented so a bureau can reproduce them):
 * **enterprises** (企业数): distinct borrowers among those loans.
 * **inclusive loan** (普惠贷款): a loan with principal at most the threshold (10M CNY, or
   20M from 2024), counted per loan; share by count and by amount.
-* **NPL ratio** (不良率): for the loans originated in the period, the outstanding principal
-  of non-performing loans (status default / in claim / in disposal, or more than 90 days
-  past due) over the outstanding principal of the live book (:data:`LIVE_STATUSES`), both
-  at the loans' current status.
+* **NPL ratio** (不良率): a stock at the period end, not a flow — non-performing outstanding ÷
+  outstanding of the book at ``date_to`` (today without one); see :mod:`api.stats.stock`. The
+  cohort view (loans disbursed in the period that defaulted since) is :func:`api.stats.kpis.vintage`.
+* **compensation** (代偿): risk-sharing ledger lines booked in the period, whatever the loan's start.
 * **previous period** (环比): the period of the same length just before ``date_from``
   (whole calendar months shift by months, so 2025 compares with 2024).
 """
@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, case, distinct, func, inspect, or_, select, true
+from sqlalchemy import and_, case, distinct, func, or_, select, true
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
@@ -38,6 +38,7 @@ from sqlmodel import col
 from api.core.tenancy import loan_visibility
 from api.identity.models import Organisation
 from api.pledge.models import Borrower, Loan
+from api.risk_sharing.models import RiskClaim, RiskLedgerEntry
 from api.stats.filters import (
     BREAKDOWNS,
     LIVE_STATUSES,
@@ -48,7 +49,9 @@ from api.stats.filters import (
     _where,
     may_list_loans,
 )
-from ipfin.reference import INDUSTRY_SECTIONS, IP_TYPES, PROVINCES, REGIONS
+from api.stats.stock import npl_stock
+from ipfin import regions
+from ipfin.reference import INDUSTRY_SECTIONS, IP_TYPES, PROVINCES
 
 
 @dataclass(frozen=True)
@@ -126,16 +129,26 @@ def _overview_from(v: list[int], thr: int) -> Overview:
 
 
 def overview(
-    conn: Connection, org: Organisation, flt: LoanFilter, inclusive_threshold_cny: int = 10_000_000
+    conn: Connection, org: Organisation, flt: LoanFilter, inclusive_threshold_cny: int = 10_000_000,
+    today: date | None = None,
 ) -> Overview:
-    """All headline figures of one period in a single aggregate query."""
+    """Headline figures of one period: the flows of loans disbursed in it (one aggregate query) and
+    the NPL stock at its end (``live_outstanding_fen``, ``npl_*``; ``today`` defaults to the date)."""
     thr = _threshold_fen(inclusive_threshold_cny)
     row = conn.execute(select(*_figure_columns(true(), thr)).where(_where(conn, org, flt))).one()
-    return _overview_from([_int(v) for v in row], thr)
+    return _with_stock(conn, org, flt, _overview_from([_int(v) for v in row], thr), today)
+
+
+def _with_stock(conn: Connection, org: Organisation, flt: LoanFilter, ov: Overview, today: date | None) -> Overview:
+    """The overview with its NPL fields replaced by the stock at the period end (不良率, 存量口径)."""
+    st = npl_stock(conn, org, flt, today or date.today())
+    return replace(ov, live_outstanding_fen=st.outstanding_fen, npl_outstanding_fen=st.npl_outstanding_fen,
+                   npl_count=st.npl_count)
 
 
 def overview_with_previous(
-    conn: Connection, org: Organisation, flt: LoanFilter, inclusive_threshold_cny: int = 10_000_000
+    conn: Connection, org: Organisation, flt: LoanFilter, inclusive_threshold_cny: int = 10_000_000,
+    today: date | None = None,
 ) -> tuple[Overview, Overview | None]:
     """This period's and the previous period's figures (环比) from ONE scan over both periods.
 
@@ -143,14 +156,15 @@ def overview_with_previous(
     """
     prev = flt.previous()
     if prev is None or flt.date_from is None:
-        return overview(conn, org, flt, inclusive_threshold_cny), None
+        return overview(conn, org, flt, inclusive_threshold_cny, today), None
     thr = _threshold_fen(inclusive_threshold_cny)
     both = replace(flt, date_from=prev.date_from)  # the previous period ends the day before date_from
     in_cur = col(Loan.origination_date) >= flt.date_from
     in_prev = col(Loan.origination_date) < flt.date_from
     stmt = select(*_figure_columns(in_cur, thr), *_figure_columns(in_prev, thr)).where(_where(conn, org, both))
     row = [_int(v) for v in conn.execute(stmt).one()]
-    return _overview_from(row[:8], thr), _overview_from(row[8:], thr)
+    return (_with_stock(conn, org, flt, _overview_from(row[:8], thr), today),
+            _with_stock(conn, org, prev, _overview_from(row[8:], thr), today))
 
 
 def change(current: float | int | None, previous: float | int | None) -> float | None:
@@ -178,29 +192,28 @@ class PartyCompensation:
 
 
 def compensation_by_party(conn: Connection, org: Organisation, flt: LoanFilter) -> list[PartyCompensation] | None:
-    """Payouts and recoveries per party from the risk-sharing ledger, for claims on the loans
-    behind the figures (same scope and filter); None while the ledger table does not exist."""
-    insp = inspect(conn)
-    if not (insp.has_table("risk_ledger_entry") and insp.has_table("risk_claim")):
-        return None
-    from sqlalchemy import MetaData, Table
-
-    md = MetaData()
-    ledger = Table("risk_ledger_entry", md, autoload_with=conn)
-    claim = Table("risk_claim", md, autoload_with=conn)
-    loans_in_scope = select(col(Loan.id)).where(_where(conn, org, flt))
-    paid = ledger.c.kind == "payout"
+    """Payouts and recoveries per party booked in the period (``booked_on`` within the filter's
+    dates), on claims for loans in the caller's scope and the filter's dimensions — whenever those
+    loans started. (Always a list; ``None`` is kept in the type for older callers.)"""
+    loans_in_scope = select(col(Loan.id)).where(_where(conn, org, replace(flt, date_from=None, date_to=None)))
+    ledger = RiskLedgerEntry
+    paid = col(ledger.kind) == "payout"
+    conds = [col(RiskClaim.loan_id).in_(loans_in_scope)]
+    if flt.date_from:
+        conds.append(col(ledger.booked_on) >= flt.date_from)
+    if flt.date_to:
+        conds.append(col(ledger.booked_on) <= flt.date_to)
     stmt = (
         select(
-            ledger.c.party_key,
-            func.count(distinct(case((paid, ledger.c.claim_id)))),
-            func.sum(case((paid, ledger.c.amount_fen), else_=0)),
-            func.sum(case((paid, 0), else_=ledger.c.amount_fen)),
+            col(ledger.party_key),
+            func.count(distinct(case((paid, col(ledger.claim_id))))),
+            func.sum(case((paid, col(ledger.amount_fen)), else_=0)),
+            func.sum(case((paid, 0), else_=col(ledger.amount_fen))),
         )
-        .join(claim, claim.c.id == ledger.c.claim_id)
-        .where(claim.c.loan_id.in_(loans_in_scope))
-        .group_by(ledger.c.party_key)
-        .order_by(ledger.c.party_key)
+        .join(RiskClaim, col(RiskClaim.id) == col(ledger.claim_id))
+        .where(*conds)
+        .group_by(col(ledger.party_key))
+        .order_by(col(ledger.party_key))
     )
     return [PartyCompensation(str(p), _int(n), _int(a), _int(r)) for p, n, a, r in conn.execute(stmt)]
 
@@ -220,8 +233,9 @@ class BreakdownRow:
 def _names(by: str, key: str, org_names: dict[str, str]) -> tuple[str, str]:
     if by == "province":
         return PROVINCES.get(key, (key, key))
-    if by == "city":
-        return REGIONS.get(key, (key, key))
+    if by in ("city", "county"):
+        r = regions.get(key)
+        return (r.name_zh, r.name_en) if r else (key, key)
     if by == "industry":
         zh, en = INDUSTRY_SECTIONS.get(key, (key, key))
         return f"{key} {zh}", f"{key} {en}"
@@ -235,7 +249,8 @@ def _names(by: str, key: str, org_names: dict[str, str]) -> tuple[str, str]:
 
 _BREAKDOWN_COLUMNS: dict[str, Any] = {
     "province": col(Loan.province_code),
-    "city": col(Loan.region_code),
+    "city": col(Loan.region_code),  # rolled up to the city in Python (regions.city_of)
+    "county": col(Loan.region_code),
     "industry": col(Loan.industry),
     "ip_type": col(Loan.primary_ip_type),
     "bank": col(Loan.bank_org_id),
@@ -254,18 +269,19 @@ def breakdowns(
     unknown = [k for k in keys if k not in _BREAKDOWN_COLUMNS]
     if unknown or not keys:
         raise ValueError(f"by: must be one of {', '.join(BREAKDOWNS)}")
-    cols = [_BREAKDOWN_COLUMNS[k] for k in keys]
+    cols = list(dict.fromkeys(_BREAKDOWN_COLUMNS[k] for k in keys))
+    index = [cols.index(_BREAKDOWN_COLUMNS[k]) for k in keys]
     stmt = (
         select(*cols, func.count(), func.sum(col(Loan.amount_fen)), func.sum(col(Loan.outstanding_fen)))
         .where(_where(conn, org, flt))
         .group_by(*cols)
     )
     totals: dict[str, dict[str, list[int]]] = {k: {} for k in keys}
-    n_keys = len(keys)
+    n_keys = len(cols)
     for row in conn.execute(stmt):
         n, a, o = _int(row[n_keys]), _int(row[n_keys + 1]), _int(row[n_keys + 2])
-        for i, k in enumerate(keys):
-            acc = totals[k].setdefault(str(row[i]), [0, 0, 0])
+        for i, k in zip(index, keys, strict=True):
+            acc = totals[k].setdefault(_city(str(row[i])) if k == "city" else str(row[i]), [0, 0, 0])
             acc[0] += n
             acc[1] += a
             acc[2] += o
@@ -281,6 +297,14 @@ def breakdowns(
         )
         for k in keys
     }
+
+
+def _city(region_code: str) -> str:
+    """The city (地级) of a loan's region code; the code itself if it is not a known region."""
+    try:
+        return regions.city_of(region_code) or region_code
+    except ValueError:
+        return region_code
 
 
 def breakdown(conn: Connection, org: Organisation, flt: LoanFilter, by: str) -> list[BreakdownRow]:

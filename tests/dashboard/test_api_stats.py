@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
 
+from api.stats.stock import scheduled_balance_fen
 from tests.dashboard.book import make_book
 
 YEAR = "date_from=2025-01-01&date_to=2025-12-31"
@@ -24,7 +26,16 @@ def test_overview_returns_exact_fen_and_the_previous_year(client: Any, bank_user
     body = r.json()
     cur, prev = body["current"], body["previous"]
     assert (cur["loan_count"], cur["amount_fen"], cur["enterprise_count"]) == (4, 4_800_000_050, 3)
-    assert (cur["npl_outstanding_fen"], cur["live_outstanding_fen"]) == (2_000_000_050, 2_400_000_050)
+    # NPL as a stock at 2025-12-31 (a past period end): L2 12M and L3 8,000,000.50 non-performing; L1 and L4
+    # (settled since, but contractually running at the end) at their straight-line scheduled balance; L5 and L7
+    # matured by then
+    end = date(2025, 12, 31)
+    running = scheduled_balance_fen(500_000_000, date(2025, 1, 15), 12, end) + scheduled_balance_fen(
+        2_000_000_000, date(2025, 4, 1), 12, end)
+    assert (cur["npl_outstanding_fen"], cur["live_outstanding_fen"]) == (2_000_000_050, 2_000_000_050 + running)
+    assert body["npl_stock"]["current"]["as_of"] == "2025-12-31"
+    assert body["year_ago_filter"]["date_to"] == "2024-12-31"
+    assert body["definitions"]["npl_ratio"]["zh"].startswith("不良率")
     assert body["previous_filter"]["date_from"] == "2024-01-01"
     assert (prev["loan_count"], prev["amount_fen"]) == (2, 400_000_000)
     assert body["change"]["loan_count"] == pytest.approx(1.0)

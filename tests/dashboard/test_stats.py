@@ -18,9 +18,14 @@ def book(engine: Any, make_org: Any) -> Any:
     return make_book(engine, make_org("bank"))
 
 
-def _ov(engine: Any, org: Any, threshold: int = 10_000_000, **flt: Any) -> stats_service.Overview:
+END_2025 = date(2025, 12, 31)
+
+
+def _ov(
+    engine: Any, org: Any, threshold: int = 10_000_000, today: date = END_2025, **flt: Any
+) -> stats_service.Overview:
     with engine.connect() as conn:
-        return stats_service.overview(conn, org, LoanFilter(**flt), threshold)
+        return stats_service.overview(conn, org, LoanFilter(**flt), threshold, today)
 
 
 def test_overview_2025_counts_funded_loans_only_with_exact_fen(engine: Any, book: Any) -> None:
@@ -29,10 +34,11 @@ def test_overview_2025_counts_funded_loans_only_with_exact_fen(engine: Any, book
     assert ov.amount_fen == 4_800_000_050  # 5M + 15M + 8,000,000.50 + 20M CNY
     assert ov.enterprise_count == 3
     assert (ov.inclusive_count, ov.inclusive_amount_fen) == (2, 1_300_000_050)  # L1, L3 ≤ 10M
-    assert ov.live_outstanding_fen == 2_400_000_050  # L1 4M + L2 12M + L3 8,000,000.50
+    # NPL figures are the stock at the period end (today): every live loan, the 2024 ones too
+    assert ov.live_outstanding_fen == 2_600_000_050  # L1 4M + L2 12M + L3 8,000,000.50 + L5 1M + L7 1M
     assert (ov.npl_count, ov.npl_outstanding_fen) == (2, 2_000_000_050)  # L2 default, L3 100 days past due
     assert ov.inclusive_share == pytest.approx(0.5)
-    assert ov.npl_ratio == pytest.approx(2_000_000_050 / 2_400_000_050)
+    assert ov.npl_ratio == pytest.approx(2_000_000_050 / 2_600_000_050)
 
 
 def test_inclusive_threshold_of_20m_includes_a_loan_of_exactly_20m(engine: Any, book: Any) -> None:
@@ -174,9 +180,9 @@ def test_collateral_report_rejects_a_silly_ltv_limit(engine: Any, book: Any) -> 
 def test_one_scan_overview_with_previous_equals_two_separate_overviews(engine: Any, book: Any) -> None:
     flt = LoanFilter(province_code="330000", **Y2025)
     with engine.connect() as conn:
-        cur, prev = stats_service.overview_with_previous(conn, book.bank, flt, 20_000_000)
-        assert cur == stats_service.overview(conn, book.bank, flt, 20_000_000)
-        assert prev == stats_service.overview(conn, book.bank, flt.previous(), 20_000_000)
+        cur, prev = stats_service.overview_with_previous(conn, book.bank, flt, 20_000_000, END_2025)
+        assert cur == stats_service.overview(conn, book.bank, flt, 20_000_000, END_2025)
+        assert prev == stats_service.overview(conn, book.bank, flt.previous(), 20_000_000, END_2025)
         assert stats_service.overview_with_previous(conn, book.bank, LoanFilter(), 20_000_000)[1] is None
     assert (cur.loan_count, prev.loan_count, prev.amount_fen) == (2, 2, 400_000_000)
 
@@ -219,11 +225,12 @@ def test_latest_pledge_revaluation_replaces_the_pledging_appraisal(engine: Any, 
     assert flags[book.loans["L1"].reference] == (True, False)
 
 
-def test_compensation_by_party_sums_the_ledger_for_claims_on_loans_in_scope(
+def test_compensation_by_party_counts_ledger_lines_booked_in_the_period_whenever_the_loan_started(
     engine: Any, book: Any, make_user: Any
 ) -> None:
     """Claim on L2 (2025): payouts guarantor 4,000,000.00 / bank 2,000,000.01, recovery to the
-    guarantor 1,000,000.00; a claim on L5 (2024) is outside the 2025 figures."""
+    guarantor 1,000,000.00, all booked 2025-08-01; a payout of 999.00 on L5 (a 2024 loan) booked in
+    2025 counts in 2025 (by payment date), one of 5.00 booked in 2024 does not."""
     from sqlmodel import Session
 
     from api.risk_sharing.models import RiskClaim, RiskLedgerEntry, RiskRule
@@ -245,16 +252,18 @@ def test_compensation_by_party_sums_the_ledger_for_claims_on_loans_in_scope(
             s.add(c)
             s.flush()
             claims[key] = c.id
-        entries = [("L2", "guarantor", "payout", 400_000_000), ("L2", "bank", "payout", 200_000_001),
-                   ("L2", "guarantor", "recovery", 100_000_000), ("L5", "guarantor", "payout", 99_900)]
-        for key, party, kind, fen in entries:
+        aug, y2024 = date(2025, 8, 1), date(2024, 9, 1)
+        entries = [("L2", "guarantor", "payout", 400_000_000, aug), ("L2", "bank", "payout", 200_000_001, aug),
+                   ("L2", "guarantor", "recovery", 100_000_000, aug), ("L5", "guarantor", "payout", 99_900, aug),
+                   ("L5", "bank", "payout", 500, y2024)]
+        for key, party, kind, fen, booked in entries:
             s.add(RiskLedgerEntry(rule_row_id=rule.id, rule_id=rule.rule_id, rule_version=1, claim_id=claims[key],
-                                  party_key=party, kind=kind, amount_fen=fen, booked_on=date(2025, 8, 1),
+                                  party_key=party, kind=kind, amount_fen=fen, booked_on=booked,
                                   loan_key="k", borrower_key="b", lender_key="l"))
         s.commit()
     with engine.connect() as conn:
         rows = stats_service.compensation_by_party(conn, book.bank, LoanFilter(**Y2025))
     assert [(r.party, r.claims, r.paid_fen, r.recovered_fen, r.net_fen) for r in rows] == [
         ("bank", 1, 200_000_001, 0, 200_000_001),
-        ("guarantor", 1, 400_000_000, 100_000_000, 300_000_000),
+        ("guarantor", 2, 400_099_900, 100_000_000, 300_099_900),
     ]
