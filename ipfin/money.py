@@ -14,7 +14,7 @@ non-negative and always sum exactly to the total.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import TypeAlias
 
@@ -22,6 +22,9 @@ Fen: TypeAlias = int
 """An amount of money in integer fen (1 CNY = 100 fen)."""
 
 FEN_PER_CNY = 100
+MAX_DIGITS = 40
+"""Longest amount accepted (significant digits, and digits before the point): far beyond any real
+amount, small enough that exact integer arithmetic on it is instant. Larger input is a MoneyError."""
 Weight: TypeAlias = int | Decimal | Fraction | str
 
 
@@ -40,6 +43,8 @@ def _to_decimal(value: object) -> Decimal:
         raise MoneyError(f"not a number: {value!r}") from exc
     if not d.is_finite():
         raise MoneyError("amount must be finite")
+    if len(d.as_tuple().digits) > MAX_DIGITS or (d and d.adjusted() >= MAX_DIGITS):
+        raise MoneyError(f"amount is too large or too long to be money (at most {MAX_DIGITS} digits)")
     return d
 
 
@@ -50,23 +55,28 @@ def cny_to_fen(value: Decimal | int | str, *, allow_negative: bool = False) -> F
     amount unless ``allow_negative``.
     """
     d = _to_decimal(value)
-    if d.as_tuple().exponent < -2 and d != d.quantize(Decimal("0.01")):  # type: ignore[operator]
-        raise MoneyError("amount has more than 2 decimal places (fen is the smallest unit)")
+    sign, digits, exponent = d.as_tuple()
+    shift = int(exponent) + 2  # the power of ten, in fen, of the last digit
+    if shift < 0:  # digits below the fen must all be zero
+        if any(digits[shift:]):
+            raise MoneyError("amount has more than 2 decimal places (fen is the smallest unit)")
+        digits, shift = digits[:shift] or (0,), 0
     if d < 0 and not allow_negative:
         raise MoneyError("amount must not be negative")
-    return int(d * FEN_PER_CNY)
+    fen = int("".join(map(str, digits))) * 10**shift  # integer arithmetic: exact at any size
+    return -fen if sign else fen
 
 
 def fen_to_cny(fen: Fen) -> Decimal:
     """Integer fen to a CNY ``Decimal`` with exactly two decimals."""
-    return (Decimal(int(fen)) / FEN_PER_CNY).quantize(Decimal("0.01"))
+    return Decimal(f"{int(fen)}E-2")  # exact at any size (a context quantize would refuse > 28 digits)
 
 
 def round_half_even_fen(value: Decimal | Fraction) -> Fen:
     """Round an exact fen quantity to a whole fen, half to even (banker's rounding)."""
-    if isinstance(value, Fraction):
-        value = Decimal(value.numerator) / Decimal(value.denominator)
-    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+    if isinstance(value, Decimal) and not value.is_finite():
+        raise MoneyError("amount must be finite")
+    return round(Fraction(value))  # exact; ``round`` of a Fraction is half to even
 
 
 def _as_fraction(w: Weight) -> Fraction:

@@ -26,6 +26,9 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 _engine: Engine | None = None
 
+SQLITE_BUSY_TIMEOUT_MS = 5000
+"""How long a SQLite writer waits for the write lock before ``database is locked``."""
+
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url``; SQLite gets its directory created, foreign keys and WAL."""
@@ -33,14 +36,18 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:":
             Path(u.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+                               **kwargs)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _: Any) -> None:
+            """WAL: readers never wait for the writer; writers queue on the lock for at most the busy
+            timeout (jobs commit in short chunks, so a request waits well under a second)."""
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cur.close()
 
         return engine
@@ -92,8 +99,6 @@ def schema_revisions(engine: Engine | None = None) -> list[str]:
 
 def head_revisions() -> list[str]:
     return sorted(ScriptDirectory(str(MIGRATIONS_DIR)).get_heads())
-
-
 
 
 def utcnow() -> datetime:

@@ -1,7 +1,8 @@
-"""Monitoring runs: overdue buckets, classification, LTV breaches and alerts, in bounded chunks."""
+"""Monitoring runs: overdue buckets, classification, LTV breaches and alerts; background runs commit loan by loan."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -10,6 +11,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from api.audit import service as audit
+from api.core.errors import Conflict
 from api.core.tenancy import loan_visibility
 from api.identity.models import Organisation, User
 from api.pledge.models import (
@@ -26,6 +28,9 @@ from api.pledge.schemas import (
 from api.pledge.service import SYSTEM_ACTOR, _bump_version, get_terms, load_account
 from api.pledge.workflow import bank_policy, collateral_facts, last_move_on, latest_valuation, transition
 from pledge.monitoring import AlertCode, LoanSnapshot, MonitoringResult, monitor_loan
+from pledge.states import IllegalTransition
+
+log = logging.getLogger("ipfin.pledge.jobs")
 
 MONITORED = (LoanStatus.active, LoanStatus.overdue, LoanStatus.default, LoanStatus.in_claim, LoanStatus.in_disposal)
 
@@ -96,18 +101,56 @@ def monitor_one(session: Session, loan: Loan, as_of: date, totals: _RunTotals, m
     return result
 
 
+PROGRESS_EVERY = 200
+"""Loans between two progress reports of a background run."""
+
+
+def _monitor_committed(session: Session, loan_id: int, as_of: date, totals: _RunTotals, moved: list[int],
+                       cured: list[int], user: User | None) -> None:
+    """One loan in a transaction of its own (the write lock is held for one loan's writes only).
+
+    A concurrent change of the loan (a payment, a move: version conflict) is retried once on the
+    fresh row; if it conflicts again the loan is left for the next run.
+    """
+    for attempt in (1, 2):
+        loan = session.get(Loan, loan_id, populate_existing=True)
+        if loan is None or str(loan.status) not in {s.value for s in MONITORED}:
+            return
+        try:
+            monitor_one(session, loan, as_of, totals, moved, cured, user)
+            session.commit()
+            return
+        except (Conflict, IllegalTransition):
+            session.rollback()
+            if attempt == 2:
+                log.info("monitoring: loan %s changed concurrently twice; left for the next run", loan_id)
+
+
 def run_monitoring(session: Session, user: User | None, org: Organisation | None, as_of: date,
-                   progress: Callable[[float], None] | None = None) -> MonitoringSummary:
-    """Monitor every live loan the organisation may see (all loans when ``org`` is None: the CLI job)."""
+                   progress: Callable[[float], None] | None = None, *, commit_each: bool = False
+                   ) -> MonitoringSummary:
+    """Monitor every live loan the organisation may see (all loans when ``org`` is None: the CLI job).
+
+    With ``commit_each`` (background jobs) each loan's changes and audit events are committed
+    together, loan by loan, so the job never holds the write lock for more than one loan and
+    concurrent requests never queue behind it; ``progress`` is reported every ``PROGRESS_EVERY``
+    loans, between commits, when this session holds no lock. Without it everything is one
+    transaction, committed by the caller.
+    """
     conds: list[Any] = [col(Loan.status).in_([s.value for s in MONITORED])]
     if org is not None:
         conds.append(loan_visibility(org))
-    loans = session.exec(select(Loan).where(*conds).order_by(col(Loan.id))).all()
+    ids = [int(i) for i in session.exec(select(Loan.id).where(*conds).order_by(col(Loan.id))).all()]  # type: ignore[arg-type]
     totals, moved, cured = _RunTotals(), [], []  # type: ignore[var-annotated]
-    for i, loan in enumerate(loans):
-        monitor_one(session, loan, as_of, totals, moved, cured, user)
-        if progress is not None and i % 50 == 49:
-            progress((i + 1) / len(loans))
+    for n, loan_id in enumerate(ids, start=1):
+        if commit_each:
+            _monitor_committed(session, loan_id, as_of, totals, moved, cured, user)
+        else:
+            loan = session.get(Loan, loan_id)
+            assert loan is not None
+            monitor_one(session, loan, as_of, totals, moved, cured, user)
+        if progress is not None and (n % PROGRESS_EVERY == 0 or n == len(ids)):
+            progress(n / len(ids))
     summary = MonitoringSummary(as_of=as_of, loans_checked=totals.checked, alerts_created=totals.alerts,
                                 moved_to_overdue=moved, cured=cured)
     audit.record(session, user, "pledge_monitoring", org.id if org else "all", "run", after=summary.model_dump())
@@ -116,9 +159,10 @@ def run_monitoring(session: Session, user: User | None, org: Organisation | None
 
 def run_monitoring_job(engine: Any, user_id: int, org_id: int, as_of: date,
                        progress: Callable[[float], None]) -> dict[str, Any]:
-    """The monitoring run as a background job (``api.jobs``): own session, one commit at the end."""
-    with Session(engine) as s:
+    """The monitoring run as a background job (``api.jobs``): own session, committed in bounded chunks
+    loan by loan, so concurrent requests never wait long for the write lock."""
+    with Session(engine, expire_on_commit=False) as s:
         user, org = s.get(User, user_id), s.get(Organisation, org_id)
-        summary = run_monitoring(s, user, org, as_of, progress)
+        summary = run_monitoring(s, user, org, as_of, progress, commit_each=True)
         s.commit()
     return summary.model_dump(mode="json")

@@ -178,6 +178,9 @@ class Loan(LoanBase, table=True):
     created_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    city_code: str | None = Field(
+        default=None, max_length=6, description="city (地级) of region_code, GB/T 2260 (denormalised; drill-down)"
+    )
 
 
 class LoanCollateral(SQLModel, table=True):

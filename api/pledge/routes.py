@@ -9,6 +9,7 @@ or role → 403; bad input → 422 naming the field; another organisation's loan
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ from api.audit.schemas import AuditEventPublic
 from api.core.db import get_engine
 from api.core.deps import CurrentOrg, CurrentUser, SessionDep, require_role
 from api.core.errors import FieldError
+from api.core.idempotency import IdempotencyDep
 from api.core.tenancy import borrower_visibility, ip_asset_visibility, loan_visibility
 from api.identity.models import OrgKind, UserRole
 from api.jobs.service import submit
@@ -143,16 +145,21 @@ def loan_allowed_actions(session: SessionDep, org: CurrentOrg, loan_id: LoanId) 
 
 @router.post("/loans/{loan_id}/transitions", response_model=TransitionPublic, dependencies=[BankStaff])
 def post_transition(
-    session: SessionDep, user: CurrentUser, org: CurrentOrg, loan_id: LoanId, body: TransitionRequest
-) -> TransitionPublic:
+    session: SessionDep, user: CurrentUser, org: CurrentOrg, loan_id: LoanId, body: TransitionRequest,
+    idem: IdempotencyDep,
+) -> Any:
     """Move the loan (``submit``, ``approve``, ``disburse``, ...). The move and its audit event
-    are committed together; ``expected_version`` guards against a concurrent change."""
+    are committed together; ``expected_version`` guards against a concurrent change. With an
+    ``Idempotency-Key`` a retried move (e.g. a disbursement) returns the first answer."""
     loan = crud.get_loan(session, org, loan_id)
+    if (replay := idem.begin(session, org, body)) is not None:
+        return replay
     with domain_errors():
         result = pledge_workflow.transition(session, user, org, loan, body)
-    session.commit()
+    session.flush()
     session.refresh(loan)
-    return TransitionPublic(loan=LoanPublic.model_validate(loan), event=result.audit.as_dict())
+    return idem.finish(session, 200, TransitionPublic(loan=LoanPublic.model_validate(loan),
+                                                      event=result.audit.as_dict()))
 
 
 @router.get("/loans/{loan_id}/terms", response_model=PledgeTermsPublic)
@@ -213,25 +220,31 @@ def list_payments(
 
 @router.post("/loans/{loan_id}/payments", response_model=PaymentPublic, status_code=status.HTTP_201_CREATED,
              dependencies=[BankStaff])
-def post_payment(session: SessionDep, user: CurrentUser, org: CurrentOrg, loan_id: LoanId, body: PaymentCreate
-                 ) -> PledgePayment:
-    """Record a borrower payment: applied fees → interest → principal, the rest as early repayment."""
+def post_payment(session: SessionDep, user: CurrentUser, org: CurrentOrg, loan_id: LoanId, body: PaymentCreate,
+                 idem: IdempotencyDep) -> Any:
+    """Record a borrower payment: applied fees → interest → principal, the rest as early repayment.
+    A retry with the same ``Idempotency-Key`` returns the first payment and books nothing."""
+    crud.get_loan(session, org, loan_id)
+    if (replay := idem.begin(session, org, body)) is not None:
+        return replay
     with domain_errors():
         pay = pledge_workflow.record_payment(session, user, org, loan_id, body)
-    session.commit()
+    session.flush()
     session.refresh(pay)
-    return pay
+    return idem.finish(session, status.HTTP_201_CREATED, PaymentPublic.model_validate(pay))
 
 
 @router.post("/loans/{loan_id}/charges", response_model=ChargePublic, status_code=status.HTTP_201_CREATED,
              dependencies=[BankStaff])
-def post_charge(session: SessionDep, user: CurrentUser, org: CurrentOrg, loan_id: LoanId, body: ChargeCreate
-                ) -> ChargePublic:
-    """Charge a fee or penalty interest (罚息); payments settle charges first."""
+def post_charge(session: SessionDep, user: CurrentUser, org: CurrentOrg, loan_id: LoanId, body: ChargeCreate,
+                idem: IdempotencyDep) -> Any:
+    """Charge a fee or penalty interest (罚息); payments settle charges first (``Idempotency-Key`` honoured)."""
+    crud.get_loan(session, org, loan_id)
+    if (replay := idem.begin(session, org, body)) is not None:
+        return replay
     with domain_errors():
         out = pledge_workflow.add_charge(session, user, org, loan_id, body)
-    session.commit()
-    return out
+    return idem.finish(session, status.HTTP_201_CREATED, out)
 
 
 @router.get("/loans/{loan_id}/events", response_model=list[AuditEventPublic])
@@ -387,13 +400,18 @@ def list_alerts(
 
 @router.post("/loans/{loan_id}/disposals", response_model=DisposalSummary, status_code=status.HTTP_201_CREATED,
              dependencies=[BankStaff])
-def post_disposal(session: SessionDep, user: CurrentUser, org: CurrentOrg, loan_id: LoanId, body: DisposalCreate
-                  ) -> dict[str, Any]:
-    """Record a disposal (auction, sale, agreed transfer, licence, pledge-to-equity, reverse licence)."""
+def post_disposal(session: SessionDep, user: CurrentUser, org: CurrentOrg, loan_id: LoanId, body: DisposalCreate,
+                  idem: IdempotencyDep) -> Any:
+    """Record a disposal (auction, sale, agreed transfer, licence, pledge-to-equity, reverse licence);
+    ``Idempotency-Key`` honoured."""
+    crud.get_loan(session, org, loan_id)
+    if (replay := idem.begin(session, org, body)) is not None:
+        return replay
     with domain_errors():
         pledge_disposal.add_disposal(session, user, org, loan_id, body)
-    session.commit()
-    return pledge_disposal.disposal_summary(session, org, loan_id)
+    session.flush()
+    summary = DisposalSummary.model_validate(pledge_disposal.disposal_summary(session, org, loan_id))
+    return idem.finish(session, status.HTTP_201_CREATED, summary)
 
 
 @router.get("/loans/{loan_id}/disposals", response_model=DisposalSummary)
@@ -402,7 +420,7 @@ def read_disposals(session: SessionDep, org: CurrentOrg, loan_id: LoanId) -> dic
     return pledge_disposal.disposal_summary(session, org, loan_id)
 
 
-@router.get("/pledge/loans/export")
+@router.get("/pledge/loans/export", response_class=Response, responses={200: {"content": {"text/csv": {}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}})  # noqa: E501
 def export_loans(
     session: SessionDep, org: CurrentOrg, format: Literal["csv", "xlsx"] = "csv", status_: Annotated[
         LoanStatus | None, Query(alias="status")] = None,
@@ -432,16 +450,21 @@ def export_loans(
 
 @router.post("/pledge/loans/import", status_code=status.HTTP_201_CREATED, dependencies=[BankOfficer])
 def import_loans(session: SessionDep, user: CurrentUser, org: CurrentOrg,
-                 file: Annotated[UploadFile, File(description="CSV (UTF-8) or .xlsx")]) -> dict[str, Any]:
+                 file: Annotated[UploadFile, File(description="CSV (UTF-8) or .xlsx")],
+                 idem: IdempotencyDep) -> Any:
     """Import draft loans with their borrowers and IP assets, all or nothing.
 
     Columns: borrower_name, credit_code, region_code, industry, size_class, ip_type, identifier,
     title, legal_status, amount_cny, annual_rate, origination_date, maturity_date. If any row
     has an error (including an IP asset already recorded for another borrower), nothing is
     imported and the answer (422) lists every error by row and field. At most
-    ``pledge_io.MAX_IMPORT_ROWS`` rows per file.
+    ``pledge_io.MAX_IMPORT_ROWS`` rows per file (read streaming: a larger file is refused at the
+    first row over the limit). ``Idempotency-Key`` honoured (the request is the file's name and bytes).
     """
-    content = file.file.read()
+    content = pledge_io.read_upload(file.file)
+    if (replay := idem.begin(session, org, {"filename": file.filename, "sha256": hashlib.sha256(content).hexdigest()})
+            ) is not None:
+        return replay
     with domain_errors():
         rows = pledge_io.read_table(file.filename or "upload.csv", content)
         try:
@@ -449,8 +472,8 @@ def import_loans(session: SessionDep, user: CurrentUser, org: CurrentOrg,
         except ValidationError as exc:  # defensive: a model check not caught row by row
             raise pledge_io.ImportFailed([{"row": 0, "field": str(e["loc"]), "message": e["msg"]}
                                             for e in exc.errors()]) from exc
-    session.commit()
-    return {"imported": len(loans), "loan_ids": [ln.id for ln in loans]}
+    session.flush()
+    return idem.finish(session, status.HTTP_201_CREATED, {"imported": len(loans), "loan_ids": [ln.id for ln in loans]})
 
 
 loans_router = APIRouter(prefix="/loans", tags=["loans"])
@@ -462,12 +485,16 @@ loans_router = APIRouter(prefix="/loans", tags=["loans"])
     status_code=status.HTTP_201_CREATED,
     dependencies=[Depends(require_role(OrgKind.bank, user_roles=(UserRole.officer,), allow_admin=False))],
 )
-def create_loan(session: SessionDep, user: CurrentUser, org: CurrentOrg, body: LoanCreate) -> Loan:
-    """Open a draft pledge loan for one of the bank's borrowers, pledging their IP assets."""
+def create_loan(session: SessionDep, user: CurrentUser, org: CurrentOrg, body: LoanCreate, idem: IdempotencyDep
+                ) -> Any:
+    """Open a draft pledge loan for one of the bank's borrowers, pledging their IP assets
+    (``Idempotency-Key`` honoured)."""
+    if (replay := idem.begin(session, org, body)) is not None:
+        return replay
     loan = crud.create_loan(session, user, org, body)
-    session.commit()
+    session.flush()
     session.refresh(loan)
-    return loan
+    return idem.finish(session, status.HTTP_201_CREATED, LoanPublic.model_validate(loan))
 
 
 @loans_router.get("", response_model=LoansPage)

@@ -34,6 +34,7 @@ from api.pledge.schemas import (
     PledgeTermsUpdate,
 )
 from ipfin.money import cny_to_fen
+from ipfin.regions import city_of
 from ipfin.validation import province_of
 from pledge.eligibility import (
     Ineligibility,
@@ -121,6 +122,7 @@ def create_loan(session: Session, actor: User, org: Organisation, data: LoanCrea
         status=LoanStatus.draft,
         region_code=borrower.region_code,
         province_code=province_of(borrower.region_code),
+        city_code=city_of(borrower.region_code),
         industry=borrower.industry,
         primary_ip_type=assets[0].ip_type,
         ip_types=",".join(types),

@@ -4,8 +4,6 @@ call ``api.crud_securitization`` and the pure ``securitization`` package, commit
 
 from __future__ import annotations
 
-import csv
-import io
 import threading
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
@@ -13,6 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile, status
 
 from api.core.deps import CurrentOrg, CurrentUser, SessionDep, require_role
+from api.core.idempotency import IdempotencyDep
 from api.identity.models import OrgKind, UserRole
 from api.jobs.models import Job
 from api.jobs.service import submit
@@ -36,7 +35,7 @@ from api.securitization.schemas import (
     StrataPublic,
     StratRowPublic,
 )
-from securitization.pool import load_loans_xlsx, parse_loan_rows, stratify
+from securitization.pool import stratify
 
 router = APIRouter(prefix="", tags=["securitization"])
 
@@ -50,35 +49,35 @@ def _pool_detail(row: AbsPool) -> PoolDetail:
 
 
 @router.post("/pools", response_model=PoolDetail, status_code=status.HTTP_201_CREATED, dependencies=[Arranger])
-def create_pool(session: SessionDep, user: CurrentUser, org: CurrentOrg, body: PoolCreate) -> PoolDetail:
-    """Build a pool from stored loans (``loan_ids`` or ``filter`` plus credit ``assumptions``) or ``assets``."""
+def create_pool(session: SessionDep, user: CurrentUser, org: CurrentOrg, body: PoolCreate, idem: IdempotencyDep
+                ) -> Any:
+    """Build a pool from stored loans (``loan_ids`` or ``filter`` plus credit ``assumptions``) or ``assets``.
+    A retry with the same ``Idempotency-Key`` returns the first pool."""
+    if (replay := idem.begin(session, org, body)) is not None:
+        return replay
     row = crud.create_pool(session, user, org, body)
-    session.commit()
+    session.flush()
     session.refresh(row)
-    return _pool_detail(row)
+    return idem.finish(session, status.HTTP_201_CREATED, _pool_detail(row))
 
 
 @router.post("/pools/upload", response_model=PoolUploadResult, status_code=status.HTTP_201_CREATED,
              dependencies=[Arranger])
-def upload_pool(session: SessionDep, user: CurrentUser,
+def upload_pool(session: SessionDep, user: CurrentUser, org: CurrentOrg,
                 name: Annotated[str, Form(min_length=1, max_length=200)],
-                file: Annotated[UploadFile, File(description="loan tape: CSV (UTF-8) or .xlsx")]) -> PoolUploadResult:
-    """Import a loan tape; valid rows make the pool, each bad row is reported with its field."""
-    content = file.file.read()
-    fname = (file.filename or "").lower()
-    try:
-        if fname.endswith(".xlsx"):
-            imported = load_loans_xlsx(io.BytesIO(content))
-        else:
-            imported = parse_loan_rows(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
-    except (UnicodeDecodeError, OSError, ValueError, KeyError) as exc:
-        raise crud.FieldError("file", f"file: cannot read the loan tape ({exc})") from exc
+                file: Annotated[UploadFile, File(description="loan tape: CSV (UTF-8) or .xlsx")],
+                idem: IdempotencyDep) -> Any:
+    """Import a loan tape; valid rows make the pool, each bad row is reported with its field. The tape is
+    read streaming and refused past the pool limit; ``Idempotency-Key`` honoured (request = name + file bytes)."""
+    imported, digest = crud.read_loan_tape(file.filename or "", file.file)
+    if (replay := idem.begin(session, org, {"name": name, "filename": file.filename, "sha256": digest})) is not None:
+        return replay
     row = crud.create_pool_from_import(session, user, name, imported)
-    session.commit()
+    session.flush()
     session.refresh(row)
-    return PoolUploadResult(pool=PoolPublic.model_validate(row),
-                            errors=[ImportErrorPublic(row=e.row, field=e.field, message=e.message)
-                                    for e in imported.errors])
+    return idem.finish(session, status.HTTP_201_CREATED, PoolUploadResult(
+        pool=PoolPublic.model_validate(row),
+        errors=[ImportErrorPublic(row=e.row, field=e.field, message=e.message) for e in imported.errors]))
 
 
 @router.get("/pools", response_model=PoolsPage)
@@ -104,12 +103,16 @@ def pool_strata(session: SessionDep, org: CurrentOrg, pool_id: int,
 
 
 @router.post("/deals", response_model=DealPublic, status_code=status.HTTP_201_CREATED, dependencies=[Arranger])
-def create_deal(session: SessionDep, user: CurrentUser, org: CurrentOrg, body: DealCreate) -> AbsDeal:
-    """Structure a deal on a pool; a bad structure is a 422 naming the field (e.g. ``tranches``)."""
+def create_deal(session: SessionDep, user: CurrentUser, org: CurrentOrg, body: DealCreate, idem: IdempotencyDep
+                ) -> Any:
+    """Structure a deal on a pool; a bad structure is a 422 naming the field (e.g. ``tranches``).
+    ``Idempotency-Key`` honoured."""
+    if (replay := idem.begin(session, org, body)) is not None:
+        return replay
     row = crud.create_deal(session, user, org, body)
-    session.commit()
+    session.flush()
     session.refresh(row)
-    return row
+    return idem.finish(session, status.HTTP_201_CREATED, DealPublic.model_validate(row))
 
 
 @router.get("/deals", response_model=DealsPage)
@@ -128,16 +131,20 @@ def read_deal(session: SessionDep, org: CurrentOrg, deal_id: int) -> AbsDeal:
              responses={202: {"model": RunQueued, "description": "large Monte Carlo run queued as a job"}},
              response_model=RunPublic | RunQueued)
 def create_run(session: SessionDep, user: CurrentUser, org: CurrentOrg, deal_id: int, body: RunCreate,
-               response: Response) -> Any:
+               response: Response, idem: IdempotencyDep) -> Any:
     """Run a deal: deterministic (cash-flow tables, waterfall, tranche analytics per scenario) or Monte Carlo
     (pool and tranche loss statistics with standard errors). Large runs (Monte Carlo paths × assets × stresses,
     or assets × scenarios for deterministic runs) return 202 with a job id whose progress is polled at
-    ``/api/v1/jobs/{job_id}``."""
+    ``/api/v1/jobs/{job_id}``. A retry with the same ``Idempotency-Key`` returns the first run (or job)."""
     row = crud.get_deal(session, org, deal_id)
     pool_row = crud.get_pool(session, org, row.pool_id)
     deal = crud.build_deal(row.structure, pool_row)
     crud.run_pricing(deal, body)  # a bad pricing request is a 422 now, not a failed job later
+    if (replay := idem.lookup(session, org, body)) is not None:
+        return replay
     if crud.run_is_large(deal, body):
+        if (replay := idem.begin(session, org, body)) is not None:
+            return replay
         # the job row is committed by submit() before this request writes, and the job writes its result onto
         # the run row only once that row is committed (``stored``), so neither waits on the other's transaction
         stored = threading.Event()
@@ -151,16 +158,19 @@ def create_run(session: SessionDep, user: CurrentUser, org: CurrentOrg, deal_id:
 
         job_id, _ = submit("abs_run", work, user)
         run = crud.create_run(session, user, row, body, result=None, job_id=job_id)
-        session.commit()
+        session.flush()
         run_ref["id"] = run.id  # type: ignore[assignment]
+        queued = idem.finish(session, status.HTTP_202_ACCEPTED, RunQueued(run_id=run_ref["id"], job_id=job_id))
         stored.set()
         response.status_code = status.HTTP_202_ACCEPTED
-        return RunQueued(run_id=run_ref["id"], job_id=job_id)
-    result = crud.compute_run(deal, body)
+        return queued
+    result = crud.compute_run(deal, body)  # computed before the claim: no write lock is held meanwhile
+    if (replay := idem.begin(session, org, body)) is not None:
+        return replay
     run = crud.create_run(session, user, row, body, result=result, job_id=None)
-    session.commit()
+    session.flush()
     session.refresh(run)
-    return RunPublic.model_validate(run)
+    return idem.finish(session, status.HTTP_201_CREATED, RunPublic.model_validate(run))
 
 
 @router.get("/deals/{deal_id}/runs", response_model=RunsPage)

@@ -7,9 +7,12 @@ reported as not found.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import csv
+import hashlib
+import io
+from collections.abc import Callable, Iterator
 from datetime import date
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlmodel import Session, col, func, select
 
@@ -18,11 +21,12 @@ from api.core.db import get_engine
 from api.core.errors import FieldError, NotFound
 from api.core.tenancy import loan_visibility
 from api.identity.models import Organisation, OrgKind, User
+from api.pledge.io import xlsx_rows
 from api.pledge.models import Loan
 from api.securitization.models import AbsDeal, AbsPool, AbsRun, PoolSource, RunStatus
 from api.securitization.schemas import DealCreate, PoolAssumptions, PoolCreate, RunCreate
 from securitization.deal import Deal, check_pricing, deal_from_dict, pool_from_dict, pool_to_dict, run_deal
-from securitization.pool import PledgeLoan, Pool, PoolImport, RowError
+from securitization.pool import MAX_POOL_ASSETS, PledgeLoan, Pool, PoolImport, RowError, parse_loan_rows
 
 SYNC_MC_LIMIT = 2_000_000
 
@@ -111,6 +115,50 @@ def create_pool_from_import(session: Session, user: User, name: str, imported: P
         first: RowError | None = imported.errors[0] if imported.errors else None
         raise FieldError("file", f"file: no valid loan rows{f' (row {first.row}: {first.message})' if first else ''}")
     return _store_pool(session, user, imported.pool(name), PoolSource.upload)
+
+
+MAX_TAPE_BYTES = 50 * 1024 * 1024
+"""Largest loan tape read (50,000 rows of CSV are about 10 MB)."""
+
+
+def _tape_rows(fname: str, content: bytes) -> Iterator[dict[str, Any]]:
+    """Rows of a loan tape, one at a time; stops with a 422 on ``file`` past ``MAX_POOL_ASSETS`` rows."""
+    if fname.lower().endswith(".xlsx"):
+        it = xlsx_rows(content)
+        header = [str(h).strip() if h is not None else "" for h in next(it, ())]
+        yield from _capped(dict(zip(header, r, strict=False)) for r in it)
+        return
+    text = content.decode("utf-8-sig")
+    yield from _capped(csv.DictReader(io.StringIO(text, newline="")))
+
+
+def _capped(rows: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for n, r in enumerate(rows, start=1):
+        if n > MAX_POOL_ASSETS:
+            raise TapeTooLong(f"file: more than {MAX_POOL_ASSETS} rows; at most {MAX_POOL_ASSETS} loans per pool")
+        yield r
+
+
+class TapeTooLong(Exception):
+    """A loan tape beyond the pool limit (not a ``ValueError``, so no row parser swallows it)."""
+
+
+def read_loan_tape(fname: str, stream: BinaryIO) -> tuple[PoolImport, str]:
+    """Parse an uploaded loan tape (CSV or .xlsx) streaming, with its sha256; unreadable → 422 on ``file``."""
+    chunks, size = [], 0
+    while chunk := stream.read(1 << 16):
+        size += len(chunk)
+        if size > MAX_TAPE_BYTES:
+            raise FieldError("file", f"file: larger than {MAX_TAPE_BYTES // (1024 * 1024)} MB")
+        chunks.append(chunk)
+    content = b"".join(chunks)
+    try:
+        imported = parse_loan_rows(_tape_rows(fname, content))
+    except TapeTooLong as exc:
+        raise FieldError("file", str(exc)) from exc
+    except Exception as exc:  # csv.Error, UnicodeDecodeError and the many kinds openpyxl raises for a bad file
+        raise FieldError("file", f"file: cannot read the loan tape ({exc})") from exc
+    return imported, hashlib.sha256(content).hexdigest()
 
 
 def get_pool(session: Session, org: Organisation, pool_id: int) -> AbsPool:
