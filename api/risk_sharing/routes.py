@@ -12,13 +12,14 @@ from fastapi import APIRouter, Body, Depends, Header, Query, Response, status
 from sqlalchemy.exc import IntegrityError
 
 from api.core.deps import CurrentOrg, CurrentUser, SessionDep, require_role
+from api.core.idempotency import IdempotencyDep
 from api.identity.models import OrgKind, UserRole
 from api.risk_sharing import governance
 from api.risk_sharing import recoveries as risk_sharing_recoveries
 from api.risk_sharing import schemes as risk_sharing_schemes
 from api.risk_sharing import service as risk_sharing_service
 from api.risk_sharing import shares as risk_sharing_shares
-from api.risk_sharing.models import ChangeStatus, ClaimStatus, RiskClaim, RiskRecovery, RiskRule, RiskRuleChange
+from api.risk_sharing.models import ChangeStatus, ClaimStatus, RiskClaim, RiskRule, RiskRuleChange
 from api.risk_sharing.schemas import (
     ClaimCreate,
     ClaimDecision,
@@ -356,11 +357,18 @@ def approve_share(
 
 @router.post("/claims/{claim_id}/shares/{party_key}/pay", response_model=ClaimPublic, dependencies=[PartyStaff])
 def pay_share(
-    session: SessionDep, user: CurrentUser, org: CurrentOrg, claim_id: int, party_key: str, body: SharePayment
-) -> ClaimPublic:
-    """Record the party's payment of its approved share (date, reference): booked in the ledger."""
+    session: SessionDep, user: CurrentUser, org: CurrentOrg, claim_id: int, party_key: str, body: SharePayment,
+    idem: IdempotencyDep,
+) -> Any:
+    """Record the party's payment of its approved share (date, reference): booked in the ledger.
+
+    With ``Idempotency-Key`` a retried payment answers as the first one did and books nothing."""
+    if (replay := idem.begin(session, org, body)) is not None:
+        return replay
     risk_sharing_shares.pay_share(session, user, org, claim_id, party_key, body)
-    return _share_done(session, claim_id, org)
+    session.flush()
+    return idem.finish(session, status.HTTP_200_OK,
+                       _claim_public(session, risk_sharing_service.get_claim(session, org, claim_id)))
 
 
 @router.post("/claims/{claim_id}/shares/{party_key}/decline", response_model=ClaimPublic, dependencies=[PartyStaff])
@@ -384,15 +392,20 @@ def reject_claim(
 @router.post(
     "/recoveries", response_model=RecoveryPublic, status_code=status.HTTP_201_CREATED, dependencies=[RecoveryStaff]
 )
-def record_recovery(session: SessionDep, user: CurrentUser, org: CurrentOrg, body: RecoveryCreate) -> RiskRecovery:
+def record_recovery(
+    session: SessionDep, user: CurrentUser, org: CurrentOrg, body: RecoveryCreate, idem: IdempotencyDep
+) -> Any:
     """Record money recovered after payout; it is shared back to the parties per the rule.
 
     Give the amounts, or ``disposal_id`` of a disposal recorded in the pledge workflow
-    (``POST /loans/{id}/disposals``) for the claim's loan: its proceeds and costs are used, once."""
+    (``POST /loans/{id}/disposals``) for the claim's loan: its proceeds and costs are used, once.
+    With ``Idempotency-Key`` a retried recovery answers as the first one did and books nothing."""
+    if (replay := idem.begin(session, org, body)) is not None:
+        return replay
     rec = risk_sharing_recoveries.record_recovery(session, user, org, body)
-    session.commit()
+    session.flush()
     session.refresh(rec)
-    return rec
+    return idem.finish(session, status.HTTP_201_CREATED, RecoveryPublic.model_validate(rec))
 
 
 @router.get("/recoveries", response_model=RecoveriesPage)

@@ -37,19 +37,19 @@ def test_simulate_splits_8m_and_3_fen_4_2_2_2_exactly(client: Any, scheme: dict[
 
 def test_bad_rules_give_422_naming_the_field(client: Any, make_user: Any) -> None:
     admin = make_user("admin", "approver")
-    bad = preset_body("anhui_4321")
+    bad = preset_body("anhui-4321")
     bad["parties"][0]["share"] = "41"
     r = client.post("/api/v1/risk-rules", json=bad, headers=admin.headers)
     assert r.status_code == 422
     assert r.json()["detail"][0]["loc"] == ["body", "definition", "parties"]
     assert r.json()["detail"][0]["msg"] == "parties: shares must sum to exactly 100 (percent), got 101"
-    negative = preset_body("anhui_4321")
+    negative = preset_body("anhui-4321")
     negative["parties"][0]["share"], negative["parties"][1]["share"] = "-10", "80"
     r = client.post("/api/v1/risk-rules", json=negative, headers=admin.headers)
     assert r.status_code == 422
     assert r.json()["detail"][0]["loc"] == ["body", "definition", "parties", "0", "share"]
     assert "share must not be negative" in r.json()["detail"][0]["msg"]
-    unknown = preset_body("anhui_4321")
+    unknown = preset_body("anhui-4321")
     unknown["parties"][3]["role"] = "mayor"
     r = client.post("/api/v1/risk-rules", json=unknown, headers=admin.headers)
     assert r.status_code == 422 and "parties.3.role" in r.text
@@ -57,9 +57,9 @@ def test_bad_rules_give_422_naming_the_field(client: Any, make_user: Any) -> Non
 
 def test_only_fund_or_admin_staff_create_rules(client: Any, make_user: Any) -> None:
     bank = make_user("bank", "approver")
-    assert client.post("/api/v1/risk-rules", json=preset_body("anhui_4321"), headers=bank.headers).status_code == 403
+    assert client.post("/api/v1/risk-rules", json=preset_body("anhui-4321"), headers=bank.headers).status_code == 403
     fund = make_user("fund", "officer")
-    assert client.post("/api/v1/risk-rules", json=preset_body("anhui_4321"), headers=fund.headers).status_code == 201
+    assert client.post("/api/v1/risk-rules", json=preset_body("anhui-4321"), headers=fund.headers).status_code == 201
 
 
 def test_new_version_closes_the_old_one_and_old_loans_keep_it(
@@ -70,7 +70,7 @@ def test_new_version_closes_the_old_one_and_old_loans_keep_it(
     approves it; it starts today or later."""
     s = scheme
     start = TODAY + timedelta(days=30)
-    v2 = preset_body("chongqing_4222", id=s["rule"]["rule_id"], version=2, effective_from=start.isoformat())
+    v2 = preset_body("chongqing-4222", id=s["rule"]["rule_id"], version=2, effective_from=start.isoformat())
     v2["parties"][0]["share"], v2["parties"][2]["share"] = "30", "30"
     p = client.post("/api/v1/risk-rules", json=v2, headers=s["admin"].headers)
     assert p.status_code == 202, p.text
@@ -83,7 +83,7 @@ def test_new_version_closes_the_old_one_and_old_loans_keep_it(
     claim = file_review(client, s)
     assert claim["rule_version"] == 1
     assert {p["party_key"]: p["payable_fen"] for p in claim["parties"]}["nfgf"] == 80_000_000
-    overlap = preset_body("chongqing_4222", id=s["rule"]["rule_id"], version=3,
+    overlap = preset_body("chongqing-4222", id=s["rule"]["rule_id"], version=3,
                           effective_from=(TODAY + timedelta(days=10)).isoformat(),
                           effective_to=(TODAY + timedelta(days=60)).isoformat())
     r = client.post("/api/v1/risk-rules", json=overlap, headers=s["admin"].headers)
@@ -92,10 +92,10 @@ def test_new_version_closes_the_old_one_and_old_loans_keep_it(
 
 def test_installing_a_shipped_preset(client: Any, make_user: Any) -> None:
     admin = make_user("admin", "approver")
-    r = client.post("/api/v1/risk-rules/presets/zhongshan_54_26_16_4", headers=admin.headers)
+    r = client.post("/api/v1/risk-rules/presets/zhongshan-54-26-16-4", headers=admin.headers)
     assert r.status_code == 201, r.text
     assert r.json()["rule_id"] == "zhongshan-54-26-16-4"
-    assert "zhongshan_54_26_16_4" in client.get("/api/v1/risk-rules/presets", headers=admin.headers).json()
+    assert "zhongshan-54-26-16-4" in client.get("/api/v1/risk-rules/presets", headers=admin.headers).json()
     assert client.post("/api/v1/risk-rules/presets/atlantis", headers=admin.headers).status_code == 404
 
 
@@ -261,6 +261,24 @@ def test_recovery_is_shared_back_4_2_2_2_and_never_above_what_was_paid(
     assert listed["count"] == 2
 
 
+def test_a_recovery_retried_with_the_same_key_is_shared_back_once(
+    client: Any, scheme: dict[str, Any], make_user: Any
+) -> None:
+    """Issue 10: recoveries move money back to the payers; a retry with the same Idempotency-Key
+    replays the first answer instead of sharing the same proceeds back twice."""
+    s = scheme
+    claim = file_review(client, s)
+    sign_and_pay(client, make_user, s["engine"], claim["id"])
+    body = {"claim_id": claim["id"], "received_on": TODAY.isoformat(), "gross_cny": "100000.00", "method": "auction"}
+    headers = {**s["bank"].headers, "Idempotency-Key": "recovery-1"}
+    first = client.post("/api/v1/recoveries", json=body, headers=headers)
+    again = client.post("/api/v1/recoveries", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201, (first.text, again.text)
+    assert again.json() == first.json()
+    listed = client.get("/api/v1/recoveries", params={"claim_id": claim["id"]}, headers=s["fund"].headers).json()
+    assert listed["count"] == 1
+
+
 def test_recovery_needs_an_approved_claim(client: Any, scheme: dict[str, Any]) -> None:
     s = scheme
     claim = file_review(client, s)
@@ -278,7 +296,7 @@ def test_parallel_approvals_never_exceed_the_fund_budget(client: Any, make_user:
     (the third claim is signed at 5,000, the bank as residual bearer keeps the rest), and pays it.
     Issue 12 changed the step: the fund's share is proposed by its maker, then approved per claim."""
     admin = make_user("admin", "approver")
-    body = preset_body("guangzhou_fund_2023")
+    body = preset_body("guangzhou-fund-2023")
     body["caps"]["party_year_cny"] = {"fund": "25000.00"}
     rule = client.post("/api/v1/risk-rules", json=body, headers=admin.headers).json()
     bank = make_user("bank", "officer")

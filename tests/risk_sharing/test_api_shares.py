@@ -165,3 +165,26 @@ def test_ledger_filters_by_claim(client: Any, scheme: dict[str, Any], make_user:
         "guarantor": 40_000_000, "reguarantor": 20_000_000, "nfgf": 20_000_000, "bank": 20_000_000}
     both = client.get(url, params={"rule_id": s["rule"]["rule_id"], "by_year": "false"}, headers=h).json()["balances"]
     assert {b["party_key"]: b["paid_fen"] for b in both}["guarantor"] == 200_000_000
+
+
+def test_a_retried_share_payment_with_the_same_key_books_once(
+    client: Any, scheme: dict[str, Any], make_user: Any, engine: Any
+) -> None:
+    """Issue 10: a payout retried with the same ``Idempotency-Key`` answers as the first did and books
+    one ledger line; the same key with another body is a 422 naming the header."""
+    s = scheme
+    cid = _filed_and_reviewed(client, s)["id"]
+    checker = make_user(s["reguarantor"].org, "approver")
+    _step(client, cid, "reguarantor", "propose", s["reguarantor"])
+    _step(client, cid, "reguarantor", "approve", checker)
+    url = f"/api/v1/claims/{cid}/shares/reguarantor/pay"
+    headers = {**s["reguarantor"].headers, "Idempotency-Key": "pay-share-1"}
+    first = client.post(url, json=_pay("CQZDB-1"), headers=headers)
+    again = client.post(url, json=_pay("CQZDB-1"), headers=headers)
+    assert first.status_code == again.status_code == 200, (first.text, again.text)
+    assert again.json() == first.json() and again.headers.get("Idempotent-Replayed") == "true"
+    other = client.post(url, json=_pay("CQZDB-2"), headers=headers)
+    assert other.status_code == 422 and "Idempotency-Key" in other.text
+    ledger = client.get("/api/v1/ledger", params={"claim_id": cid, "by_year": "false"},
+                        headers=s["reguarantor"].headers).json()["balances"]
+    assert {b["party_key"]: b["paid_fen"] for b in ledger}["reguarantor"] == 80_000_000
