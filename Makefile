@@ -3,20 +3,22 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
 
-.PHONY: setup run test test-postgres lint bench demo-data clean
+.PHONY: setup run test test-postgres lint bench demo-data clean fuzz
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,postgres,distributed]' --config-settings editable_mode=compat
+	$(BIN)/python -m pip install --quiet -e '.[dev,postgres,distributed]'
 	touch $(STAMP)
 
 setup: $(STAMP)
 
-## run: set up, seed a demo SQLite database on first run, serve API + dashboard on :8000
+## run: set up, seed a demo SQLite database on first run, serve API + dashboard (make run PORT=8080)
 run: $(STAMP)
-	$(BIN)/ipfin serve --demo
+	$(BIN)/ipfin serve --demo --host $(HOST) --port $(PORT)
 
 ## test: set up and run the whole test suite (lint included)
 test: $(STAMP)
@@ -26,6 +28,10 @@ test: $(STAMP)
 ## test-postgres: the database tests again on a throw-away local PostgreSQL (needs the server binaries)
 test-postgres: $(STAMP)
 	bash .ci/with-postgres.sh $(BIN)/pytest -m db
+
+## fuzz: schemathesis over the whole API (officer and admin), many more examples than `make test` runs
+fuzz: $(STAMP)
+	IPFIN_FUZZ_EXAMPLES=$${IPFIN_FUZZ_EXAMPLES:-40} $(BIN)/pytest -q -s tests/api/test_fuzz.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

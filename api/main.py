@@ -1,5 +1,7 @@
 """The API application: routes under /api/v1, OpenAPI docs at /docs, one handler per error kind.
 
+Every error body follows :class:`api.core.errors.ErrorResponse`; the transport guards (size limits,
+refused characters, security headers) sit in front of everything (:mod:`api.core.middleware`).
 The dashboard is mounted beside it by :mod:`ipfin_app.server`, which sits above both."""
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from api.core.config import get_settings
 from api.core.db import get_engine, upgrade
-from api.core.errors import Conflict, FieldError, NotFound
+from api.core.errors import Conflict, FieldError, NotFound, field_error
+from api.core.middleware import TransportGuard
 from api.router import api_router
 from ipfin import __version__
 
@@ -26,13 +29,29 @@ log = logging.getLogger("ipfin")
 
 
 def _json_safe(v: Any) -> Any:
+    """A value that always renders as UTF-8 JSON: NaN/infinity as text, lone surrogates escaped."""
     if isinstance(v, float) and not math.isfinite(v):
         return str(v)
+    if isinstance(v, str):
+        return v.encode("utf-8", "backslashreplace").decode("utf-8")
     if isinstance(v, dict):
-        return {k: _json_safe(x) for k, x in v.items()}
-    if isinstance(v, list):
+        return {_json_safe(k): _json_safe(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
         return [_json_safe(x) for x in v]
     return v
+
+
+_ERROR_KEYS = ("loc", "msg", "type", "ctx")  # the submitted "input" is not echoed (it may be a password)
+
+
+def _int64_overflow(request: Request) -> list[str | int]:
+    """The location of the first path or query parameter that is an integer beyond 64 bits."""
+    for where, values in (("path", request.path_params.items()), ("query", request.query_params.multi_items())):
+        for name, value in values:
+            text = str(value).lstrip("+-")
+            if text.isascii() and text.isdigit() and int(text) > 2**63 - 1:
+                return [where, name]
+    return ["body"]
 
 
 def create_app(*, migrate: bool = True) -> FastAPI:
@@ -54,6 +73,7 @@ def create_app(*, migrate: bool = True) -> FastAPI:
         lifespan=lifespan,
     )
     app.include_router(api_router, prefix=settings.api_v1_str)
+    app.add_middleware(TransportGuard)
 
     @app.exception_handler(NotFound)
     async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
@@ -70,15 +90,17 @@ def create_app(*, migrate: bool = True) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        """422 naming the field; a NaN or infinity echoed back is rendered as text, not a 500."""
-        return JSONResponse({"detail": _json_safe(jsonable_encoder(exc.errors()))}, status_code=422)
+        """422 naming the field; NaN, infinity or a lone surrogate in the error is rendered as text, not a 500."""
+        errors = [{k: e[k] for k in _ERROR_KEYS if k in e} for e in exc.errors()]
+        return JSONResponse({"detail": _json_safe(jsonable_encoder(errors))}, status_code=422)
 
     @app.exception_handler(OverflowError)
     @app.exception_handler(DataError)
-    async def _out_of_range(_: Request, exc: Exception) -> JSONResponse:
+    async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
         """A number too large for its column (e.g. an id above 2^63) is bad input, not a server fault."""
         log.info("value out of range: %s", exc)
-        return JSONResponse({"detail": "a number in the request is out of range"}, status_code=422)
+        loc = _int64_overflow(request)
+        return JSONResponse({"detail": [field_error(loc, "a number is out of range", "out_of_range")]}, status_code=422)
 
     @app.exception_handler(IntegrityError)
     async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:

@@ -1,9 +1,16 @@
-"""The v1 API router: every domain's routes, in the order their paths must be matched."""
+"""The v1 API router: every domain's routes, in the order their paths must be matched.
 
-from fastapi import APIRouter
+Every route gets the error contract documented (:data:`api.core.errors.ERROR_RESPONSES`) and the
+strict parameter check (:func:`api.core.deps.strict_params`) in front of it.
+"""
+
+from fastapi import APIRouter, Depends
 
 from api.audit import routes as audit
 from api.core import routes as core
+from api.core.deps import strict_params
+from api.core.errors import ERROR_RESPONSES
+from api.early_warning import routes as early_warning
 from api.identity import routes as identity
 from api.jobs import routes as jobs
 from api.pledge import routes as pledge
@@ -28,8 +35,10 @@ ROUTERS = (
     risk_sharing.router,
     securitization.router,
     stats.router,
+    early_warning.router,
+    early_warning.stress_router,
 )
 
 api_router = APIRouter()
 for _router in ROUTERS:
-    api_router.include_router(_router)
+    api_router.include_router(_router, responses=ERROR_RESPONSES, dependencies=[Depends(strict_params)])

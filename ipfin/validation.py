@@ -230,3 +230,52 @@ MoneyCNY = Annotated[
 Rate = Annotated[float, BeforeValidator(check_rate), Field(description="annual rate as a fraction, 0 ≤ r < 1")]
 FiniteFloat = Annotated[float, BeforeValidator(check_finite)]
 PastDate = Annotated[date, AfterValidator(check_not_future)]
+
+
+# ------------------------------------------------------------------ text normalisation
+# The policy for every string the API receives (enforced centrally by api.core.middleware):
+# * text is stored as sent: no Unicode normalisation of names and titles (a Chinese company name
+#   keeps its full-width brackets 「（）」);
+# * control characters are refused: C0 except TAB, LF and CR; DEL; C1 (U+0080-U+009F); NUL included;
+# * lone surrogates (U+D800-U+DFFF, possible through JSON ``\ud800`` escapes) are refused;
+# * a value that is a number, code or identifier typed with non-ASCII digits (full-width ``１００``,
+#   ``ＣＮ２０２３…``, Arabic-Indic ``١٠٠``) is refused rather than silently read as ASCII: once its
+#   compatibility forms are folded it is plain ASCII, so it was meant as one; digits inside other
+#   text (``第１分公司``) are left alone.
+
+_ALLOWED_CONTROLS = frozenset("\t\n\r")
+
+
+def control_character(text: str) -> str | None:
+    """The first forbidden control character or lone surrogate in ``text``, described; else None."""
+    for i, ch in enumerate(text):
+        o = ord(ch)
+        if (o < 0x20 and ch not in _ALLOWED_CONTROLS) or 0x7F <= o <= 0x9F:
+            return f"control character U+{o:04X} at position {i}"
+        if 0xD800 <= o <= 0xDFFF:
+            return f"lone surrogate U+{o:04X} at position {i}"
+    return None
+
+
+def _fold_digits(text: str) -> str:
+    import unicodedata  # imported here: this section is appended to a module other helpers share
+
+    folded = unicodedata.normalize("NFKC", text)
+    return "".join(str(unicodedata.decimal(c)) if not c.isascii() and c.isdecimal() else c for c in folded)
+
+
+def non_ascii_digits(text: str) -> bool:
+    """True when ``text`` is a number or code written with non-ASCII digits (``"１００"``, ``"CN２０２３"``)."""
+    if text.isascii() or not any(c.isdecimal() and not c.isascii() for c in text):
+        return False
+    return _fold_digits(text).isascii()
+
+
+def text_problem(text: str) -> tuple[str, str] | None:
+    """Why ``text`` is refused at the API boundary, as (error type, message), or None if it is fine."""
+    bad = control_character(text)
+    if bad:
+        return "string_control_character", f"text must not contain control characters or lone surrogates ({bad})"
+    if non_ascii_digits(text):
+        return "string_non_ascii_digits", "write numbers and codes with ASCII digits 0-9 (not full-width ０-９)"
+    return None

@@ -60,7 +60,7 @@ def app(engine: Any) -> Any:
 def client(app: Any) -> Iterator[Any]:
     from fastapi.testclient import TestClient
 
-    with TestClient(app) as c:
+    with TestClient(app, base_url="https://testserver") as c:  # the session cookie is Secure
         yield c
 
 

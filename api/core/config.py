@@ -27,11 +27,23 @@ class Settings(BaseSettings):
     demo_mode: bool = False
     access_token_expire_minutes: int = 8 * 60
     session_cookie_name: str = "ipfin_session"
-    cookie_secure: bool = False
+    cookie_secure: bool | None = Field(
+        default=None, description="Secure flag on the session cookie; unset means on, except in demo mode"
+    )
+    login_max_failures_per_account: int = Field(default=5, ge=1, description="failed logins per account per window")
+    login_max_failures_per_address: int = Field(default=20, ge=1, description="failed logins per address per window")
+    login_window_seconds: int = Field(default=15 * 60, ge=1, description="sliding window of the login throttle")
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, description="largest request body (JSON, forms)")
+    max_upload_bytes: int = Field(default=20 * 1_048_576, ge=1024, description="largest multipart upload (xlsx)")
     dask_scheduler: str | None = None
     bureau_loan_level_access: bool = True
     inclusive_loan_threshold_cny: int = 10_000_000
     demo_loans: int = 20_000
+
+    @property
+    def session_cookie_secure(self) -> bool:
+        """Whether the session cookie is ``Secure``: always, unless demo mode (plain http on localhost)."""
+        return self.cookie_secure if self.cookie_secure is not None else not self.demo_mode
 
     def check_secret(self) -> None:
         """Refuse to run with the published default secret outside demo mode."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import String
+from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 
 from api.core.db import utcnow
@@ -59,3 +59,23 @@ class User(UserBase, table=True):
     hashed_password: str
     organisation_id: int = Field(foreign_key="organisation.id", index=True)
     created_at: datetime = Field(default_factory=utcnow)
+    token_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    """Bumped on password change and on disable: tokens issued at an older version are refused."""
+
+
+class LoginFailure(SQLModel, table=True):
+    """One failed login, kept for the throttling window (per account and per client address).
+
+    Counted in the database, not in process memory, so several server workers share the limit.
+    Rows older than the window are deleted as new failures arrive; the audit log keeps the history.
+    """
+
+    __tablename__ = "login_failure"
+    __table_args__ = (
+        Index("ix_login_failure_account_at", "account", "at"),
+        Index("ix_login_failure_address_at", "address", "at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    account: str = Field(max_length=255)
+    address: str = Field(max_length=64)

@@ -89,7 +89,7 @@ def read_valuation(session: SessionDep, org: CurrentOrg, valuation_id: int) -> V
     return _public(crud.get_valuation(session, org, valuation_id))
 
 
-@router.get("/{valuation_id}/report", response_model=None)
+@router.get("/{valuation_id}/report", response_model=None, responses={200: {"content": {"text/html": {}, "application/json": {}}}})  # noqa: E501
 def valuation_report(session: SessionDep, org: CurrentOrg, valuation_id: int,
                      format: Literal["html", "json"] = "html",
                      lang: Literal["bilingual", "zh-CN", "en"] = "bilingual") -> Response:

@@ -10,7 +10,7 @@ from dash import dcc, html
 from dashboard.data import current_lang
 from dashboard.i18n import t
 
-dash.register_page(__name__, path="/login", name="Login 登录", title="ipfin · login")
+dash.register_page(__name__, path="/login", name="登录", title="知识产权金融监测 · 登录")
 
 FIELD = {"display": "block", "width": "280px", "padding": "6px", "marginBottom": "10px"}
 
@@ -20,7 +20,7 @@ def layout(error: str | None = None, next: str | None = None, **_: Any) -> html.
     target = next if next and next.startswith("/dashboard/") else "/dashboard/"
     return html.Div(
         [
-            html.H2(t("login", lang)),
+            html.H2(t("login", lang), className="page-title"),
             html.Div(t("login_failed", lang), id="login-error", style={"color": "#b00020", "marginBottom": "8px"})
             if error
             else None,
@@ -33,13 +33,13 @@ def layout(error: str | None = None, next: str | None = None, **_: Any) -> html.
                     dcc.Input(id="login-password", name="password", type="password", required=True, style=FIELD,
                               autoComplete="current-password"),
                     dcc.Input(id="login-next", name="next", type="hidden", value=target),
-                    html.Button(t("login", lang), id="login-submit", type="submit"),
+                    html.Button(t("login", lang), id="login-submit", type="submit", className="btn"),
                 ],
                 action="/api/v1/auth/session",
                 method="POST",
                 id="login-form",
             ),
         ],
-        id="login-page",
-        style={"maxWidth": "360px"},
+        id="login-page", className="panel",
+        style={"maxWidth": "340px", "margin": "48px auto", "padding": "20px 28px"},
     )
