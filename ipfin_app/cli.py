@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from ipfin_app.commands import pledge, risk_sharing, securitization, valuation
+from ipfin_app.commands import early_warning, pledge, risk_sharing, securitization, valuation
 
 
 def _use_database(url: str | None) -> None:
@@ -121,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--database-url", help="overrides IPFIN_DATABASE_URL")
     p.set_defaults(func=cmd_demo_data)
 
-    for domain in (valuation, pledge, risk_sharing, securitization):
+    for domain in (valuation, pledge, risk_sharing, securitization, early_warning):
         domain.register(sub)
     return parser
 
