@@ -40,6 +40,7 @@ class AlertCode(StrEnum):
     IP_LAPSED = "ip_lapsed"
     IP_EXPIRES_BEFORE_MATURITY = "ip_expires_before_maturity"
     IP_DISPUTE = "ip_dispute"
+    EARLY_WARNING = "early_warning"  # 12-month PD at or above the bank's threshold (pledge.early_warning)
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,12 +96,7 @@ class CreditPortfolio:
     def classes(self) -> tuple[np.ndarray, list[np.ndarray]] | None:
         """Obligor classes sharing (industry, threshold, loading): (rows of [industry, c, a], members), or
         None when there are more than :data:`MAX_GROUPS` of them."""
-        keys = np.stack([self.industry.astype(float), self.default_thresholds, np.sqrt(self.rho)], axis=1)
-        uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
-        if uniq.shape[0] > MAX_GROUPS:
-            return None
-        inverse = inverse.ravel()
-        return uniq, [np.flatnonzero(inverse == g) for g in range(uniq.shape[0])]
+        return obligor_classes(self.industry, self.default_thresholds, np.sqrt(self.rho))
 
     @property
     def initial_exposure(self) -> float:
@@ -186,6 +181,63 @@ def portfolio_from_pool(
 # ------------------------------------------------------------------ simulation
 
 
+def obligor_classes(
+    industry: np.ndarray, thresholds: np.ndarray, loadings: np.ndarray, max_groups: int = MAX_GROUPS
+) -> tuple[np.ndarray, list[np.ndarray]] | None:
+    """Obligors sharing (industry, default threshold c, loading a = √ρ): (rows of [industry, c, a], members),
+    or None when there are more than ``max_groups`` classes (then the latent matrix is formed directly)."""
+    keys = np.stack([np.asarray(industry).astype(float), thresholds, loadings], axis=1)
+    uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+    if uniq.shape[0] > max_groups:
+        return None
+    inverse = inverse.ravel()
+    return uniq, [np.flatnonzero(inverse == g) for g in range(uniq.shape[0])]
+
+
+def draw_copula_defaults(
+    rng: np.random.Generator,
+    n_paths: int,
+    thresholds: np.ndarray,
+    rho: np.ndarray,
+    industry: np.ndarray,
+    factor_correlation: np.ndarray,
+    classes: tuple[np.ndarray, list[np.ndarray]] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gaussian-copula defaults of ``n_paths`` scenarios: (path index, obligor index, latent X) of every
+    obligor with X_i = √ρ_i·Y_k(i) + √(1 − ρ_i)·ε_i below its threshold c_i.
+
+    The factors Y (correlation ``factor_correlation``) are drawn first, then the idiosyncratic normals
+    class by class when ``classes`` (from :func:`obligor_classes`) is given, else as one (paths × obligors)
+    matrix. Only the defaulters are returned; the draws (and so the seeded results) are those of
+    :func:`simulate_chunk`.
+    """
+    m, n = n_paths, thresholds.shape[0]
+    chol = np.linalg.cholesky(factor_correlation)
+    y = rng.standard_normal((m, chol.shape[0])) @ chol.T
+    if classes is not None:
+        rows_l: list[np.ndarray] = []
+        cols_l: list[np.ndarray] = []
+        x_l: list[np.ndarray] = []
+        uniq, groups = classes
+        for g, members in enumerate(groups):
+            k, cg, ag = int(uniq[g, 0]), uniq[g, 1], uniq[g, 2]
+            bg = math.sqrt(1.0 - ag * ag)
+            sys_g = ag * y[:, k]
+            eps = rng.standard_normal((m, members.size))
+            idx = np.flatnonzero(eps < ((cg - sys_g) / bg)[:, None])
+            r, j = np.divmod(idx, members.size)
+            rows_l.append(r)
+            cols_l.append(j if members.size == n else members[j])
+            x_l.append(sys_g[r] + bg * eps.ravel()[idx])
+        return np.concatenate(rows_l), np.concatenate(cols_l), np.concatenate(x_l)
+    x = rng.standard_normal((m, n))
+    x *= np.sqrt(1.0 - rho)
+    x += y[:, industry] * np.sqrt(rho)
+    idx = np.flatnonzero(x < thresholds)
+    rows, cols = np.divmod(idx, n)
+    return rows, cols, x.ravel()[idx]
+
+
 @dataclass(frozen=True)
 class _Task:
     """Picklable chunk task (sent to Dask workers as is)."""
@@ -206,35 +258,11 @@ def simulate_chunk(pf: CreditPortfolio, chunk: Chunk) -> tuple[np.ndarray, np.nd
     :data:`MAX_GROUPS` classes the latent matrix is formed directly.
     """
     rng = chunk.rng()
-    m, n = chunk.size, pf.n
+    m = chunk.size
     lam = -np.log1p(-pf.annual_pd)
-    c = pf.default_thresholds
-    chol = np.linalg.cholesky(pf.factor_correlation)
-    y = rng.standard_normal((m, chol.shape[0])) @ chol.T
-    rows_l: list[np.ndarray] = []
-    cols_l: list[np.ndarray] = []
-    x_l: list[np.ndarray] = []
-    classes = pf.classes
-    if classes is not None:
-        uniq, groups = classes
-        for g, members in enumerate(groups):
-            k, cg, ag = int(uniq[g, 0]), uniq[g, 1], uniq[g, 2]
-            bg = math.sqrt(1.0 - ag * ag)
-            sys_g = ag * y[:, k]
-            eps = rng.standard_normal((m, members.size))
-            idx = np.flatnonzero(eps < ((cg - sys_g) / bg)[:, None])
-            r, j = np.divmod(idx, members.size)
-            rows_l.append(r)
-            cols_l.append(j if members.size == n else members[j])
-            x_l.append(sys_g[r] + bg * eps.ravel()[idx])
-        rows, cols, xd = np.concatenate(rows_l), np.concatenate(cols_l), np.concatenate(x_l)
-    else:
-        x = rng.standard_normal((m, n))
-        x *= np.sqrt(1.0 - pf.rho)
-        x += y[:, pf.industry] * np.sqrt(pf.rho)
-        idx = np.flatnonzero(x < c)
-        rows, cols = np.divmod(idx, n)
-        xd = x.ravel()[idx]
+    rows, cols, xd = draw_copula_defaults(
+        rng, m, pf.default_thresholds, pf.rho, pf.industry, pf.factor_correlation, pf.classes
+    )
     u = ndtr(xd)
     lam_d = lam[cols]
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -43,10 +43,11 @@ from pledge.early_warning import (
     score_book,
     validate,
 )
+from pledge.monitoring import AlertCode
 
 MIN_ROWS = 200
 MIN_DEFAULTS = 20
-ALERT_CODE = "early_warning"
+ALERT_CODE = AlertCode.EARLY_WARNING.value
 ALERT_SEVERITY = "warning"
 HISTORY_CUTS = 3
 

@@ -12,16 +12,20 @@ from api.core.tenancy import loan_visibility
 from api.identity.models import Organisation
 from api.pledge.models import Loan, PledgeAlert
 from api.stats import filters
+from pledge.monitoring import AlertCode
 
 
 def monitoring_alerts(conn: Connection, org: Organisation) -> list[dict[str, Any]] | None:
-    """Alerts of the pledge module's latest monitoring run by code and severity (None if absent)."""
+    """Alerts of the latest monitoring run by code and severity. Early-warning alerts come from scoring
+    runs on their own dates and are shown with the watchlist, so a later scoring run never hides the
+    monitoring run's alerts (nor the reverse)."""
     alert = PledgeAlert.__table__  # type: ignore[attr-defined]
     visible = select(col(Loan.id)).where(loan_visibility(org))
-    latest = select(func.max(alert.c.as_of)).where(alert.c.loan_id.in_(visible)).scalar_subquery()
+    monitoring = alert.c.code != AlertCode.EARLY_WARNING.value
+    latest = select(func.max(alert.c.as_of)).where(alert.c.loan_id.in_(visible), monitoring).scalar_subquery()
     stmt = (
         select(alert.c.code, alert.c.severity, func.count(), func.max(alert.c.as_of))
-        .where(alert.c.loan_id.in_(visible), alert.c.as_of == latest)
+        .where(alert.c.loan_id.in_(visible), monitoring, alert.c.as_of == latest)
         .group_by(alert.c.code, alert.c.severity)
         .order_by(func.count().desc())
     )

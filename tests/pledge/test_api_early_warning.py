@@ -268,3 +268,28 @@ def test_the_command_line_scores_validates_and_stresses(engine, make_user, capsy
     assert '"margin_call_fen"' in capsys.readouterr().out
     assert main(["stress", "--org-id", str(bank.org.id), "--scenario", "nope"]) == 2
     assert main(["early-warning", "score", "--org-id", "999999999"]) == 2
+
+
+def test_a_scoring_run_does_not_hide_the_monitoring_run_on_the_bank_page(
+    client: Any, engine: Any, make_user: Any
+) -> None:
+    """Monitoring alerts (yesterday) and early-warning alerts (today) each keep their own latest date."""
+    from datetime import date, timedelta
+
+    from sqlmodel import Session
+
+    from api.pledge import reports
+    from api.pledge.models import PledgeAlert
+    from tests.factories import create_loan_via_api
+
+    bank = make_user("bank")
+    loan = create_loan_via_api(client, bank.headers)
+    today = date.today()
+    with Session(engine) as s:
+        s.add(PledgeAlert(loan_id=loan["id"], as_of=today - timedelta(days=1), code="overdue", severity="warning",
+                          message="overdue"))
+        s.add(PledgeAlert(loan_id=loan["id"], as_of=today, code="early_warning", severity="warning", message="PD"))
+        s.commit()
+    with engine.connect() as conn:
+        rows = reports.monitoring_alerts(conn, bank.org)
+    assert [r["code"] for r in rows] == ["overdue"]

@@ -12,7 +12,7 @@ from risk_sharing.fee import annuity_factor, break_even_fee_rate, break_even_fee
 from risk_sharing.presets import load_preset
 from risk_sharing.simulator import RiskBook, expected_loss_given_default, homogeneous_book, simulate_rule_cost
 
-CHONGQING = load_preset("chongqing_4222")
+CHONGQING = load_preset("chongqing-4222")
 
 
 def test_one_year_undiscounted_fee_is_pd_times_lgd_times_share_plus_costs():
@@ -146,4 +146,4 @@ def test_fees_need_a_per_loan_simulation_of_the_same_rule():
         break_even_fees(CHONGQING, book, cost)
     cost = simulate_rule_cost(CHONGQING, book, 50, seed=1, per_loan=True)
     with pytest.raises(ValueError, match="another rule"):
-        break_even_fees(load_preset("anhui_4321"), book, cost)
+        break_even_fees(load_preset("anhui-4321"), book, cost)

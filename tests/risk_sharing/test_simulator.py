@@ -27,7 +27,7 @@ from risk_sharing.simulator import (
 from risk_sharing.splitting import split_loss
 from securitization.credit import vasicek_cdf
 
-CHONGQING = load_preset("chongqing_4222")
+CHONGQING = load_preset("chongqing-4222")
 
 
 def _mixed_book(n: int = 300, rho: float = 0.0, seed: int = 3) -> RiskBook:
@@ -128,7 +128,7 @@ def _fen(x: float) -> int:
 @pytest.mark.parametrize("overflow", ["residual_bearer", "pro_rata_uncapped"])
 def test_vectorised_split_agrees_with_the_engine_split_to_within_a_few_fen(overflow):
     """Reference: risk_sharing.splitting.split_loss (exact fen, largest remainder) on random claims and headrooms."""
-    data = rule_to_dict(load_preset("tech_sme_2024_tier1"))
+    data = rule_to_dict(load_preset("tech-sme-2024-tier1"))
     data["cap_overflow"] = overflow
     rule = rule_from_dict(data)
     g = np.random.default_rng(9)
@@ -170,7 +170,7 @@ def _stressed_book(n: int, pd: float) -> RiskBook:
 def test_fund_annual_budget_is_never_exceeded_and_its_exhaustion_matches_an_independent_count():
     """Guangzhou 2023 fund: budget 50M CNY a year. Same seed without the budget → same defaults, so the budget
     binds in a year exactly when the fund's uncapped share of that year's losses exceeds 50M."""
-    capped, uncapped = _without_caps("guangzhou_fund_2023", "party_year_cny")
+    capped, uncapped = _without_caps("guangzhou-fund-2023", "party_year_cny")
     book = _stressed_book(400, 0.05)
     book = RiskBook(**{**book.__dict__, "ip_pledged_share": np.full(400, 0.8)})
     a = simulate_rule_cost(capped, book, 1_500, seed=21, years=3)
@@ -191,7 +191,7 @@ def test_fund_annual_budget_is_never_exceeded_and_its_exhaustion_matches_an_inde
 
 def test_payout_rate_ceiling_caps_yearly_compensation_and_its_binding_matches_an_independent_count():
     """2024 tech-SME plan tier 1: compensation paid ÷ loans covered ≤ 5% a year (shared pro rata)."""
-    capped, uncapped = _without_caps("tech_sme_2024_tier1", "payout_rate_ceiling")
+    capped, uncapped = _without_caps("tech-sme-2024-tier1", "payout_rate_ceiling")
     book = _stressed_book(300, 0.06)
     a = simulate_rule_cost(capped, book, 1_500, seed=4, years=2)
     b = simulate_rule_cost(uncapped, book, 1_500, seed=4, years=2, chunk_size=a.chunk_size)
@@ -218,7 +218,7 @@ def _one_borrower_book(years_pd: float) -> RiskBook:
 def test_loss_counted_per_borrower_per_year_is_capped_at_20m():
     """Guangzhou 2023: at most 20M CNY of loss counted per borrower a year; the fund pays 50% of it, so with one
     borrower the fund pays 0.5 × min(8M × defaults, 20M) on every one-year path."""
-    rule, _ = _without_caps("guangzhou_fund_2023", "party_year_cny")
+    rule, _ = _without_caps("guangzhou-fund-2023", "party_year_cny")
     res = simulate_rule_cost(rule, _one_borrower_book(0.3), 4_000, seed=6)
     fund = res.parties.index("fund")
     np.testing.assert_allclose(res.payout[:, fund], 0.5 * np.minimum(8e6 * res.defaults, 20e6), rtol=1e-12)
@@ -243,7 +243,7 @@ def test_lifetime_compensation_per_borrower_caps_what_the_compensating_parties_p
 def test_a_balance_limited_fund_never_pays_more_than_its_opening_balance_over_the_horizon():
     """Guangzhou fund marked balance-limited with a 30M CNY opening balance (no annual budget): over three years
     it pays min(its uncapped share, 30M) on every path (balance not replenished by recoveries)."""
-    data = rule_to_dict(load_preset("guangzhou_fund_2023"))
+    data = rule_to_dict(load_preset("guangzhou-fund-2023"))
     data["caps"].pop("party_year_cny")
     uncapped = rule_from_dict(data)
     data["parties"][0]["balance_limited"] = True
@@ -263,12 +263,12 @@ def _custom(base: str, caps: dict, **changes) -> object:
 
 
 @pytest.mark.parametrize("rule", [
-    load_preset("guangzhou_fund_2023"),
-    load_preset("tech_sme_2024_tier2"),
-    _custom("chongqing_4222", {"compensation_per_borrower_lifetime_cny": "12000000.00"}),
-    _custom("chongqing_4222", {"compensation_per_borrower_year_cny": "6000000.00"}),
-    _custom("chongqing_4222", {"compensation_per_lender_year_cny": "30000000.00", "compensation_per_loan_cny": "1e6"}),
-    _custom("tech_sme_2024_tier1", {"party_year_cny": {"nfgf": "40000000.00", "reguarantor": "15000000.00"}}),
+    load_preset("guangzhou-fund-2023"),
+    load_preset("tech-sme-2024-tier2"),
+    _custom("chongqing-4222", {"compensation_per_borrower_lifetime_cny": "12000000.00"}),
+    _custom("chongqing-4222", {"compensation_per_borrower_year_cny": "6000000.00"}),
+    _custom("chongqing-4222", {"compensation_per_lender_year_cny": "30000000.00", "compensation_per_loan_cny": "1e6"}),
+    _custom("tech-sme-2024-tier1", {"party_year_cny": {"nfgf": "40000000.00", "reguarantor": "15000000.00"}}),
 ], ids=["guangzhou", "ceiling", "lifetime", "borrower-year", "lender-year", "two-budgets"])
 def test_one_pass_running_sums_give_the_same_result_as_claim_by_claim_processing(rule):
     """The one-pass path (capped running sums) against the rank-by-rank loop that applies the engine's split to
@@ -290,8 +290,8 @@ def test_one_pass_running_sums_give_the_same_result_as_claim_by_claim_processing
 def test_budgets_and_a_payout_rate_ceiling_together_hold_on_every_path_claim_by_claim():
     """NFGF budget 30M a year and the 5% ceiling at once (only the rank-by-rank path does both): neither is ever
     exceeded, and what the capped parties do not pay stays with the guarantor (the loss is fully borne)."""
-    rule = _custom("tech_sme_2024_tier1", {"payout_rate_ceiling": "0.05", "party_year_cny": {"nfgf": "30000000.00"}})
-    free = _custom("tech_sme_2024_tier1", {})
+    rule = _custom("tech-sme-2024-tier1", {"payout_rate_ceiling": "0.05", "party_year_cny": {"nfgf": "30000000.00"}})
+    free = _custom("tech-sme-2024-tier1", {})
     book = _stressed_book(300, 0.05)
     a = simulate_rule_cost(rule, book, 1_000, seed=23, years=2, chunk_size=500)
     b = simulate_rule_cost(free, book, 1_000, seed=23, years=2, chunk_size=500)
@@ -324,7 +324,7 @@ def test_dask_local_cluster_gives_the_same_results_as_in_process_for_the_same_se
 
     from ipfin.executor import DaskExecutor
 
-    capped, _ = _without_caps("guangzhou_fund_2023", "party_year_cny")
+    capped, _ = _without_caps("guangzhou-fund-2023", "party_year_cny")
     book = _stressed_book(200, 0.05)
     local = simulate_rule_cost(capped, book, 1_200, seed=7, chunk_size=150, years=2, per_loan=True)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
