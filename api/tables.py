@@ -5,6 +5,8 @@ register them.
 """
 
 from api.audit import models as audit_models
+from api.core import idempotency as idempotency_models
+from api.early_warning import models as early_warning_models
 from api.identity import models as identity_models
 from api.jobs import models as jobs_models
 from api.pledge import models as pledge_models
@@ -20,4 +22,6 @@ DOMAIN_MODELS = (
     valuation_models,
     risk_sharing_models,
     securitization_models,
+    early_warning_models,
+    idempotency_models,
 )
