@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: setup run test test-postgres lint bench demo-data clean fuzz
+.PHONY: setup run test test-postgres lint bench demo-data clean fuzz docs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ test-postgres: $(STAMP)
 ## fuzz: schemathesis over the whole API (officer and admin), many more examples than `make test` runs
 fuzz: $(STAMP)
 	IPFIN_FUZZ_EXAMPLES=$${IPFIN_FUZZ_EXAMPLES:-40} $(BIN)/pytest -q -s tests/api/test_fuzz.py
+
+## docs: the documentation site (tour, Python API reference from the docstrings) built into site/
+docs: $(STAMP)
+	$(BIN)/mkdocs --version >/dev/null 2>&1 || $(BIN)/python -m pip install --quiet -e '.[docs]'
+	$(BIN)/mkdocs build --strict
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

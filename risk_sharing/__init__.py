@@ -10,9 +10,24 @@ largest-remainder rule so parts always sum exactly to the whole.
 * :mod:`risk_sharing.splitting` — ``split_loss`` (the splitting and cap rule), ``simulate``, ``risk_fee_fen``.
 * :mod:`risk_sharing.recovery` — recoveries shared back, capped at what each paid.
 * :mod:`risk_sharing.ledger` — balances, usage figures and cap headroom from ledger entries.
+* :mod:`risk_sharing.eligibility` — a loan's eligibility under a rule, before any claim.
+
+For notebooks: a preset by its rule id, the split of a loss in fen, and a loan's eligibility.
+
+Examples
+--------
+>>> from risk_sharing import is_eligible, load_preset, simulate
+>>> cq = load_preset("chongqing-4222")
+>>> {p.key: p.payable_fen for p in simulate(cq, 300_000_001).split.parties}  # 3,000,000.01 CNY
+{'guarantor': 120000001, 'reguarantor': 60000000, 'nfgf': 60000000, 'bank': 60000000}
+>>> from datetime import date
+>>> is_eligible(cq, principal_cny="3000000.00", origination_date=date(2024, 3, 1), guaranteed=True,
+...             guarantee_fee_rate="0.012")
+(True, [])
 """
 
 from risk_sharing.claims import Claim, ExistingClaim, Loan, ReviewContext
+from risk_sharing.eligibility import is_eligible, loan_eligibility
 from risk_sharing.engine import ClaimReview, review_claim, select_version
 from risk_sharing.presets import list_presets, load_preset
 from risk_sharing.recovery import share_recovery
@@ -26,9 +41,11 @@ __all__ = [
     "Loan",
     "ReviewContext",
     "Rule",
+    "is_eligible",
     "list_presets",
     "load_preset",
     "load_rule",
+    "loan_eligibility",
     "review_claim",
     "rule_from_dict",
     "rule_to_dict",

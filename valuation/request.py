@@ -3,18 +3,33 @@
 ``ValuationRequest`` holds everything needed to value one IP asset; bad input raises
 ``ValidationError`` naming the field. Amounts are CNY with at most two decimals (``AmountCNY``,
 ``SignedAmountCNY``), bounded by ``MAX_AMOUNT_CNY``; cross-field checks (legal term against the
-stated economic life, weights against the approaches given, …) run in ``ValuationRequest``.
+stated economic life, weights against the approaches given, …) run in ``ValuationRequest``; an error
+they find is located at the field its message names (:func:`name_the_field`), so a 422 says which.
+``valuation_date`` defaults to today (``"today"`` is accepted too), so examples never go stale.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+import re
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from ipfin.money import MoneyError, cny_to_fen, fen_to_cny
 from ipfin.validation import IndustrySection, MoneyCNY, Rate, check_patent_number, patent_kind
@@ -42,6 +57,56 @@ MAX_PATHS = 5_000_000
 
 _KIND_OF_PATENT = {IPType.INVENTION_PATENT: "invention", IPType.UTILITY_MODEL: "utility_model",
                    IPType.DESIGN: "design"}
+
+
+M = TypeVar("M", bound=BaseModel)
+_PATH = re.compile(r"([a-z_][a-z0-9_]*(?:\.[a-z0-9_]+)*)")
+
+
+def _field_path(model: type[BaseModel], message: str) -> tuple[str, ...] | None:
+    """The field path a message starts with (``"asset.filing_date (…"`` → ``("asset", "filing_date")``) if
+    it names fields of ``model``; parts below a field that is not a model (dict keys) are kept as given."""
+    m = _PATH.match(message)
+    if m is None:
+        return None
+    path = tuple(m.group(1).split("."))
+    node: Any = model
+    for i, part in enumerate(path):
+        if not (isinstance(node, type) and issubclass(node, BaseModel)):
+            return path  # below a dict field: keys as written
+        if part not in node.model_fields:
+            return path[:i] or None
+        ann = node.model_fields[part].annotation
+        node = next((a for a in getattr(ann, "__args__", ()) if isinstance(a, type) and issubclass(a, BaseModel)), ann)
+    return path
+
+
+def name_the_field(check: Callable[[M], M]) -> Callable[[M], M]:
+    """Wrap a model validator so a ``ValueError`` whose message starts with a field path is reported at that
+    field (``loc`` ends with it) instead of at the whole model: a 422 then names the field."""
+
+    @functools.wraps(check)
+    def run(self: M) -> M:
+        try:
+            return check(self)
+        except ValidationError:
+            raise
+        except ValueError as exc:
+            path = _field_path(type(self), str(exc))
+            if path is None:
+                raise
+            value: Any = self
+            for part in path:
+                value = value.get(part) if isinstance(value, dict) else getattr(value, part, None)
+            detail = InitErrorDetails(type=PydanticCustomError("value_error", "{reason}", {"reason": str(exc)}),
+                                      loc=path, input=value)
+            raise ValidationError.from_exception_data(type(self).__name__, [detail]) from exc
+
+    return run
+
+
+def _today_if_asked(v: Any) -> Any:
+    return date.today() if isinstance(v, str) and v.strip().lower() == "today" else v
 
 
 class Approach(StrEnum):
@@ -123,9 +188,13 @@ class AssetIn(_In):
     certificate_valid_until: date | None = Field(None, description="data IP: registration certificate valid until")
 
     @model_validator(mode="after")
+    @name_the_field
     def _consistent(self) -> AssetIn:
         if self.ip_type in PATENT_TYPES:
-            number = check_patent_number(self.identifier)
+            try:
+                number = check_patent_number(self.identifier)
+            except ValueError as exc:
+                raise ValueError(f"identifier: {exc}") from exc
             if patent_kind(number) != _KIND_OF_PATENT[self.ip_type]:
                 raise ValueError(f"identifier: {number} is a {patent_kind(number)} number, not {self.ip_type}")
             if self.filing_date is None:
@@ -405,7 +474,8 @@ class ValuationRequest(_In):
     """Everything needed to value one IP asset. Weights per approach must sum to 1."""
 
     asset: AssetIn
-    valuation_date: date
+    valuation_date: Annotated[date, BeforeValidator(_today_if_asked)] = Field(
+        default_factory=date.today, description='the day the value is stated for; default (or "today"): today')
     economics: EconomicsIn
     discount: DiscountIn
     income: IncomeIn
@@ -427,6 +497,7 @@ class ValuationRequest(_In):
         return v
 
     @model_validator(mode="after")
+    @name_the_field
     def _cross_checks(self) -> ValuationRequest:
         asset = self.asset.to_asset()
         for name in ("filing_date", "grant_date", "registration_date", "publication_date", "creation_date",

@@ -13,7 +13,7 @@ from tests.risk_sharing.api_helpers import defaulted_loan, preset_body
 def scheme(client: Any, make_user: Any, engine: Any) -> dict[str, Any]:
     """A Chongqing 4:2:2:2 family, a guaranteed 5M loan, and every party's staff."""
     admin = make_user("admin", "approver")
-    rule = client.post("/api/v1/risk-rules", json=preset_body("chongqing_4222"), headers=admin.headers)
+    rule = client.post("/api/v1/risk-rules", json=preset_body("chongqing-4222"), headers=admin.headers)
     assert rule.status_code == 201, rule.text
     bank = make_user("bank", "officer")
     guarantor = make_user("guarantor", "officer")

@@ -154,7 +154,7 @@ def test_loans_covered_come_from_the_loan_table_and_bind_the_payout_rate_ceiling
     bears 1,000,000 − 100,000 − 200,000 = 700,000.
     """
     admin = make_user("admin", "approver")
-    body = preset_body("tech_sme_2024_tier1", effective_from="2019-07-13", effective_to="2019-07-13")
+    body = preset_body("tech-sme-2024-tier1", effective_from="2019-07-13", effective_to="2019-07-13")
     rule = client.post("/api/v1/risk-rules", json=body, headers=admin.headers).json()
     bank, guarantor = make_user("bank", "officer"), make_user("guarantor", "officer")
     reguarantor, fund = make_user("reguarantor", "officer"), make_user("fund", "approver")
@@ -211,7 +211,7 @@ def _approved_claim_on_a_defaulted_pledge_loan(
     """A 5,000,000 CNY pledge loan under 4:2:2:2 driven through the workflow to default, its claim
     filed, reviewed, and every share signed and paid; returns the actors, ids and dates the tests need."""
     admin = make_user("admin", "approver")
-    rule = client.post("/api/v1/risk-rules", json=preset_body("chongqing_4222"), headers=admin.headers).json()
+    rule = client.post("/api/v1/risk-rules", json=preset_body("chongqing-4222"), headers=admin.headers).json()
     maker = make_user("bank", "officer")
     checker = make_user(maker.org, "approver")
     guarantor, reguarantor, fund = (

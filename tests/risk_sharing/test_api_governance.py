@@ -32,7 +32,7 @@ def owned(client: Any, make_user: Any) -> dict[str, Any]:
     admin = make_user("admin", "approver")
     maker = make_user("reguarantor", "officer")
     checker = make_user(maker.org, "approver")
-    r = client.post("/api/v1/risk-rules", json=preset_body("chongqing_4222"), headers=admin.headers,
+    r = client.post("/api/v1/risk-rules", json=preset_body("chongqing-4222"), headers=admin.headers,
                     params={"owner_org_id": maker.org.id})
     assert r.status_code == 201, r.text
     return {"admin": admin, "maker": maker, "checker": checker, "rule": r.json()}
@@ -47,7 +47,7 @@ def test_another_organisation_cannot_rewrite_a_scheme_or_its_rule(
     guangzhou = make_user("fund", "officer")
     r = client.put(f"/api/v1/risk-schemes/{rule_id}", json={"covered_loans_cny": "1.00"}, headers=guangzhou.headers)
     assert r.status_code == 403, r.text
-    v2 = preset_body("chongqing_4222", id=rule_id, version=2, effective_from=(TODAY + timedelta(days=30)).isoformat())
+    v2 = preset_body("chongqing-4222", id=rule_id, version=2, effective_from=(TODAY + timedelta(days=30)).isoformat())
     for i, share in enumerate(("10", "10", "10", "70")):
         v2["parties"][i]["share"] = share
     r = client.post("/api/v1/risk-rules", json=v2, headers=guangzhou.headers)
@@ -104,11 +104,11 @@ def test_new_version_is_proposed_and_may_not_start_in_the_past(
     client: Any, owned: dict[str, Any], session: Any
 ) -> None:
     rule_id, maker, checker = owned["rule"]["rule_id"], owned["maker"], owned["checker"]
-    past = preset_body("chongqing_4222", id=rule_id, version=2, effective_from=(TODAY - timedelta(days=1)).isoformat())
+    past = preset_body("chongqing-4222", id=rule_id, version=2, effective_from=(TODAY - timedelta(days=1)).isoformat())
     r = client.post("/api/v1/risk-rules", json=past, headers=maker.headers)
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "definition", "effective_from"]
     start = TODAY + timedelta(days=10)
-    v2 = preset_body("chongqing_4222", id=rule_id, version=2, effective_from=start.isoformat())
+    v2 = preset_body("chongqing-4222", id=rule_id, version=2, effective_from=start.isoformat())
     p = client.post("/api/v1/risk-rules", json=v2, headers=maker.headers)
     assert p.status_code == 202, p.text
     assert client.get("/api/v1/risk-rules", params={"rule_id": rule_id}, headers=maker.headers).json()["count"] == 1
@@ -140,20 +140,20 @@ def test_new_version_may_not_rewrite_a_period_with_claims(
     s = {"rule": owned["rule"], "loan": loan, "reguarantor": maker, "fund": fund}
     c = client.post("/api/v1/claims", json=claim_body(s), headers=bank.headers)
     assert c.status_code == 201, c.text
-    v2 = preset_body("chongqing_4222", id=rule_id, version=2, effective_from=TODAY.isoformat())
+    v2 = preset_body("chongqing-4222", id=rule_id, version=2, effective_from=TODAY.isoformat())
     r = client.post("/api/v1/risk-rules", json=v2, headers=maker.headers)
     assert r.status_code == 409 and "claims" in r.text
 
 
 def test_presets_are_installed_by_the_platform_admin_only(client: Any, make_user: Any) -> None:
     fund = make_user("fund", "approver")
-    assert client.post("/api/v1/risk-rules/presets/anhui_4321", headers=fund.headers).status_code == 403
+    assert client.post("/api/v1/risk-rules/presets/anhui-4321", headers=fund.headers).status_code == 403
     admin = make_user("admin", "approver")
-    r = client.post("/api/v1/risk-rules/presets/anhui_4321", headers=admin.headers,
+    r = client.post("/api/v1/risk-rules/presets/anhui-4321", headers=admin.headers,
                     params={"owner_org_id": fund.org.id})
     assert r.status_code in (201, 409), r.text  # 409 if another test installed it in this database
     bureau = make_user("bureau", "viewer")
-    r = client.post("/api/v1/risk-rules", json=preset_body("anhui_4321"), headers=admin.headers,
+    r = client.post("/api/v1/risk-rules", json=preset_body("anhui-4321"), headers=admin.headers,
                     params={"owner_org_id": bureau.org.id})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "owner_org_id"
 

@@ -15,8 +15,8 @@ from risk_sharing.rules import NPLClass, Rule
 from risk_sharing.splitting import simulate
 from tests.risk_sharing.factories import claim, context, loan
 
-CQ = load_preset("chongqing_4222")
-GZ = load_preset("guangzhou_fund_2023")
+CQ = load_preset("chongqing-4222")
+GZ = load_preset("guangzhou-fund-2023")
 M = cny_to_fen  # CNY → fen
 
 
@@ -97,7 +97,7 @@ def test_claim_filed_before_the_trigger_is_premature() -> None:
 
 def test_recovery_effort_trigger_needs_180_days() -> None:
     """Chongqing micro-loan: loss confirmed after 180 days of recovery effort (2024-01-01 → 2024-06-29)."""
-    rule = load_preset("chongqing_micro_loan")
+    rule = load_preset("chongqing-micro-loan")
     c = dict(default_date=date(2024, 1, 1))
     assert review_claim(rule, claim(filed_on=date(2024, 6, 28), **c), loan(), context(review_date=date(2024, 7, 1))
                         ).failed == ("trigger",)
@@ -190,7 +190,7 @@ def test_payout_rate_ceiling_of_5pct_limits_compensation() -> None:
     0.1M = 10,000,000 fen split 20:40 → 3,333,333.33 / 6,666,666.67 → 3,333,333 / 6,666,667 fen.
     Bank keeps its 20% (200,000 CNY); the guarantor bears the rest: 1,000,000 − 100,000 − 200,000.
     """
-    rule = load_preset("tech_sme_2024_tier1")
+    rule = load_preset("tech-sme-2024-tier1")
     ln = loan(origination_date=date(2024, 1, 2), principal_fen=M("1000000"), firm_tier="tier_1")
     c = claim(outstanding_principal_fen=M("1000000"))
     r = review_claim(rule, c, ln, context(covered_loans_fen=M("100000000"), compensation_paid_fen=M("4900000")))
@@ -200,14 +200,14 @@ def test_payout_rate_ceiling_of_5pct_limits_compensation() -> None:
 
 
 def test_payout_rate_ceiling_needs_the_covered_loans_figure() -> None:
-    rule = load_preset("tech_sme_2024_tier2")
+    rule = load_preset("tech-sme-2024-tier2")
     ln = loan(origination_date=date(2024, 1, 2), firm_tier="tier_2")
     r = review_claim(rule, claim(), ln, context())
     assert r.failed == ("payout_rate_ceiling",)
 
 
 def test_wrong_firm_tier_is_ineligible() -> None:
-    rule = load_preset("tech_sme_2024_tier1")
+    rule = load_preset("tech-sme-2024-tier1")
     ln = loan(origination_date=date(2024, 1, 2), firm_tier="tier_3")
     r = review_claim(rule, claim(), ln, context(covered_loans_fen=M("100000000")))
     assert r.failed == ("firm_tier",)
@@ -248,7 +248,7 @@ def test_capped_remainder_goes_to_residual_bearer_or_pro_rata_by_rule() -> None:
     pro_rata_uncapped: the fund's 400 shortfall is re-spread 30:10 over insurer/appraiser
     (water filling of 900 with the fund capped at 100: 600 / 200), bank keeps 100.
     """
-    base = load_preset("guangzhou_5311")
+    base = load_preset("guangzhou-5311")
     caps = {"party_year_cny": {"fund": "100"}}
     ln = loan(origination_date=date(2020, 1, 1))
     c = claim(outstanding_principal_fen=M("1000"), npl_class=NPLClass.DOUBTFUL)

@@ -25,8 +25,8 @@ from risk_sharing.recovery import share_recovery
 from risk_sharing.rules import NPLClass
 from tests.risk_sharing.factories import claim, context, loan
 
-CQ = load_preset("chongqing_4222")
-GZ = load_preset("guangzhou_fund_2023")
+CQ = load_preset("chongqing-4222")
+GZ = load_preset("guangzhou-fund-2023")
 
 
 def _book_cq(claim_id: str, loan_id: str, booked: date) -> list[LedgerEntry]:

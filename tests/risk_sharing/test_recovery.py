@@ -9,7 +9,7 @@ from risk_sharing.presets import load_preset
 from risk_sharing.recovery import share_recovery
 from risk_sharing.rules import RecoveryPolicy
 
-CQ = load_preset("chongqing_4222")
+CQ = load_preset("chongqing-4222")
 PAID_4222 = {"guarantor": M("1600000"), "reguarantor": M("800000"), "nfgf": M("800000"), "bank": M("800000")}
 
 
@@ -41,7 +41,7 @@ def test_earlier_recoveries_reduce_what_each_can_still_get() -> None:
 
 def test_guangzhou_recoveries_go_back_to_the_fund_first() -> None:
     """Guangzhou 2023 fund (DESIGN §3): recoveries go back to the fund (up to what it paid)."""
-    gz = load_preset("guangzhou_fund_2023")
+    gz = load_preset("guangzhou-fund-2023")
     paid = {"fund": M("5000000"), "bank": M("5000000")}
     assert share_recovery(gz, paid, M("3000000")).parts == {"fund": M("3000000"), "bank": 0}
     assert share_recovery(gz, paid, M("6000000")).parts == {"fund": M("5000000"), "bank": M("1000000")}

@@ -168,7 +168,7 @@ def test_priority_recovery_names_known_parties() -> None:
 
 
 def test_rule_round_trips_through_a_db_json_column() -> None:
-    r = load_preset("guangzhou_fund_2023")
+    r = load_preset("guangzhou-fund-2023")
     stored = json.loads(json.dumps(rule_to_dict(r)))
     assert rule_from_dict(stored) == r
 

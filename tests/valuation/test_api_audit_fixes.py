@@ -13,7 +13,8 @@ import valuation
 from api.audit.models import AuditEvent
 from api.valuation.models import Valuation
 
-EXAMPLE = json.loads((Path(valuation.__file__).parent / "examples" / "invention_patent.json").read_text("utf-8"))
+EXAMPLE = {"valuation_date": "2025-12-31",  # the day the expected figures are for
+           **json.loads((Path(valuation.__file__).parent / "examples" / "invention_patent.json").read_text("utf-8"))}
 
 
 def small(d: dict[str, Any]) -> dict[str, Any]:
@@ -49,6 +50,7 @@ def test_inputs_that_used_to_crash_are_422_naming_the_field(client: Any, make_us
     bank = make_user("bank", "officer")
     overflow = small(copy.deepcopy(EXAMPLE))
     overflow["asset"].update(filing_date="2024-06-01", grant_date=None)
+    overflow["valuation_date"] = "2025-12-31"  # 18.4 years of legal term left: the overflow, not the term, fails
     overflow["income"]["economic_life_years"] = 18
     overflow["economics"].update(base_revenue_cny="1000000000000", revenue_growth=1.0)
     overflow["monte_carlo"].pop("life_years", None)

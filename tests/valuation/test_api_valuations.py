@@ -15,7 +15,8 @@ from api.audit.models import AuditEvent
 from api.valuation.models import Valuation
 from tests.factories import borrower_body, ip_asset_body
 
-EXAMPLE = json.loads((Path(valuation.__file__).parent / "examples" / "invention_patent.json").read_text("utf-8"))
+EXAMPLE = {"valuation_date": "2025-12-31",  # the day the expected figures are for
+           **json.loads((Path(valuation.__file__).parent / "examples" / "invention_patent.json").read_text("utf-8"))}
 
 
 def body(paths: int = 4000, **top: Any) -> dict[str, Any]:

@@ -17,7 +17,8 @@ from valuation.income import IncomeShape, ShapeKind
 from valuation.reconcile import MAX_FEN, FenRangeError, float_to_fen
 from valuation.request import ValuationRequest
 
-EXAMPLE = json.loads((Path(valuation.__file__).parent / "examples" / "invention_patent.json").read_text("utf-8"))
+EXAMPLE = {"valuation_date": "2025-12-31",  # the day the expected figures are for
+           **json.loads((Path(valuation.__file__).parent / "examples" / "invention_patent.json").read_text("utf-8"))}
 
 
 def wnw_request(**income: object) -> dict:

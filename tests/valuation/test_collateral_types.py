@@ -182,7 +182,8 @@ def test_existing_types_keep_their_terms_when_read_from_the_table():
 
 # ------------------------------------------------------------------ valuing a new type end to end
 
-EXAMPLE = json.loads((Path(valuation.__file__).parent / "examples" / "invention_patent.json").read_text("utf-8"))
+EXAMPLE = {"valuation_date": "2025-12-31",  # the day the expected figures are for
+           **json.loads((Path(valuation.__file__).parent / "examples" / "invention_patent.json").read_text("utf-8"))}
 
 
 def _ic_request(**asset) -> dict:

@@ -15,7 +15,8 @@ from valuation.income import relief_from_royalty
 from valuation.reconcile import float_to_fen
 from valuation.request import ValuationRequest
 
-EXAMPLE = json.loads((Path(valuation.__file__).parent / "examples" / "invention_patent.json").read_text("utf-8"))
+EXAMPLE = {"valuation_date": "2025-12-31",  # the day the expected figures are for
+           **json.loads((Path(valuation.__file__).parent / "examples" / "invention_patent.json").read_text("utf-8"))}
 
 
 def _req(**changes) -> dict:

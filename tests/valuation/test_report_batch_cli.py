@@ -19,7 +19,7 @@ EXAMPLES = Path(valuation.__file__).parent / "examples"
 
 @pytest.fixture(scope="module")
 def result():
-    d = json.loads((EXAMPLES / "invention_patent.json").read_text("utf-8"))
+    d = {"valuation_date": "2025-12-31", **json.loads((EXAMPLES / "invention_patent.json").read_text("utf-8"))}
     d["monte_carlo"]["paths"] = 4000
     return value_asset(ValuationRequest.model_validate(d))
 
@@ -97,18 +97,18 @@ def test_cli_writes_json_and_html_per_asset_with_a_progress_bar(tmp_path, capsys
                               "--out", str(tmp_path / "out")])
     assert args.func(args) == 0
     files = sorted(p.name for p in (tmp_path / "out").iterdir() if p.name != "plotly.min.js")
-    assert len(files) == 6 and files[0].startswith("0001_CN201920123456.5")
+    assert len(files) == 6 and files[0].startswith("0001_CN202420123456.6")
     # the reports load plotly.js from beside themselves, so they open offline
     assert (tmp_path / "out" / "plotly.min.js").stat().st_size > 1_000_000
     html_report = next(f for f in files if f.endswith(".html"))
     assert "src='plotly.min.js'" in (tmp_path / "out" / html_report).read_text("utf-8")
     assert "3/3" in capsys.readouterr().err
-    data = json.loads((tmp_path / "out" / "0001_CN201920123456.5.json").read_text("utf-8"))
+    data = json.loads((tmp_path / "out" / "0001_CN202420123456.6.json").read_text("utf-8"))
     assert data["monte_carlo"]["seed"] == 3
 
 
 def test_cli_returns_1_when_an_asset_fails(tmp_path):
-    d = json.loads((EXAMPLES / "invention_patent.json").read_text("utf-8"))
+    d = {"valuation_date": "2025-12-31", **json.loads((EXAMPLES / "invention_patent.json").read_text("utf-8"))}
     bad = copy.deepcopy(d)
     bad["weights"] = {"income": 0.5}
     p = tmp_path / "two.json"

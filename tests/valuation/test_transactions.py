@@ -207,7 +207,8 @@ def test_class_keys_and_transaction_validation():
 
 # ------------------------------------------------------------------ end to end: valuation and report
 
-EXAMPLE = json.loads((Path(valuation.__file__).parent / "examples" / "invention_patent.json").read_text("utf-8"))
+EXAMPLE = {"valuation_date": "2025-12-31",  # the day the expected figures are for
+           **json.loads((Path(valuation.__file__).parent / "examples" / "invention_patent.json").read_text("utf-8"))}
 
 
 def _tx_in(t: IPTransaction) -> dict:
