@@ -20,6 +20,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from api.core.config import get_settings
 from api.core.db import get_engine, upgrade
+from api.core.docs import install_offline_docs
 from api.core.errors import Conflict, FieldError, NotFound, field_error
 from api.core.middleware import TransportGuard
 from api.router import api_router
@@ -70,8 +71,11 @@ def create_app(*, migrate: bool = True) -> FastAPI:
         version=__version__,
         description="IP finance: valuation, pledge loans, risk-sharing, securitisation.",
         openapi_url=f"{settings.api_v1_str}/openapi.json",
+        docs_url=None,
+        redoc_url=None,
         lifespan=lifespan,
     )
+    install_offline_docs(app)  # Swagger UI and ReDoc from an installed package: /docs works offline
     app.include_router(api_router, prefix=settings.api_v1_str)
     app.add_middleware(TransportGuard)
 

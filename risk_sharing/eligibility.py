@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from ipfin.money import cny_to_fen
 from risk_sharing.claims import Claim, Loan
-from risk_sharing.engine import Check, _eligibility_checks
+from risk_sharing.engine import Check, loan_eligibility_checks
 from risk_sharing.rules import Rule
 
 CLAIM_CHECKS = frozenset({"claim_matches_loan", "outstanding_principal", "dates_in_order", "documents"})
@@ -35,7 +35,7 @@ def loan_eligibility(rule: Rule, loan: Loan) -> list[Check]:
     """
     probe = Claim(claim_id="-", loan_id=loan.loan_id, default_date=loan.origination_date,
                   filed_on=loan.origination_date, outstanding_principal_fen=loan.principal_fen)
-    return [c for c in _eligibility_checks(rule, probe, loan) if c.name not in CLAIM_CHECKS]
+    return [c for c in loan_eligibility_checks(rule, probe, loan) if c.name not in CLAIM_CHECKS]
 
 
 def is_eligible(
