@@ -115,7 +115,11 @@ def _pct(rate: Decimal) -> str:
 # --------------------------------------------------------------------------- review
 
 
-def _eligibility_checks(rule: Rule, claim: Claim, loan: Loan) -> list[Check]:
+def loan_eligibility_checks(rule: Rule, claim: Claim, loan: Loan) -> list[Check]:
+    """The eligibility checks of a claim review (loan and claim predicates, passed or not, in order).
+
+    Public for the rule-cost simulator and :mod:`risk_sharing.eligibility`, which run them on a loan
+    before any default."""
     e = rule.eligibility
     checks: list[Check] = []
 
@@ -211,6 +215,10 @@ def _eligibility_checks(rule: Rule, claim: Claim, loan: Loan) -> list[Check]:
     return checks
 
 
+_eligibility_checks = loan_eligibility_checks
+"""Former private name, kept for callers that still use it."""
+
+
 def trigger_date(rule: Rule, claim: Claim) -> date | None:
     """Date the loss became claimable under the rule's trigger (``None`` if the NPL class does not qualify)."""
     t = rule.trigger
@@ -267,7 +275,7 @@ def review_claim(rule: Rule, claim: Claim, loan: Loan, context: ReviewContext) -
     and the caps that bound. Eligible only if every check passes and something is
     payable by the compensating parties.
     """
-    checks = _eligibility_checks(rule, claim, loan)
+    checks = loan_eligibility_checks(rule, claim, loan)
     checks += _trigger_checks(rule, claim)
     checks.append(_duplicate_check(claim, context.existing_claims))
     checks.append(
@@ -393,6 +401,7 @@ def review_claim(rule: Rule, claim: Claim, loan: Loan, context: ReviewContext) -
 __all__ = [
     "Check",
     "ClaimReview",
+    "loan_eligibility_checks",
     "review_claim",
     "select_version",
     "trigger_date",
