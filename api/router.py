@@ -13,10 +13,13 @@ from api.core.errors import ERROR_RESPONSES
 from api.early_warning import routes as early_warning
 from api.identity import routes as identity
 from api.jobs import routes as jobs
+from api.pledge import products_routes as pledge_products
 from api.pledge import routes as pledge
+from api.risk_sharing import cost_routes as risk_sharing_cost
 from api.risk_sharing import routes as risk_sharing
 from api.securitization import routes as securitization
 from api.stats import routes as stats
+from api.transactions import routes as transactions
 from api.valuation import routes as valuation
 
 ROUTERS = (
@@ -32,11 +35,14 @@ ROUTERS = (
     core.static_router,
     valuation.router,
     pledge.router,
+    pledge_products.router,
     risk_sharing.router,
+    risk_sharing_cost.router,
     securitization.router,
     stats.router,
     early_warning.router,
     early_warning.stress_router,
+    transactions.router,
 )
 
 api_router = APIRouter()

@@ -99,4 +99,8 @@ IP_TYPES: dict[str, tuple[str, str]] = {
     "trademark": ("商标", "Trademark"),
     "copyright": ("著作权", "Copyright"),
     "software_copyright": ("软件著作权", "Software copyright"),
+    "data_ip": ("数据知识产权", "Data IP"),
+    "geographical_indication": ("地理标志", "Geographical indication"),
+    "ic_layout_design": ("集成电路布图设计", "IC layout design"),
+    "plant_variety": ("植物新品种", "Plant variety"),
 }

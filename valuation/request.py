@@ -427,12 +427,15 @@ class MarketIn(_In):
 
     @model_validator(mode="after")
     def _some_comparable(self) -> MarketIn:
-        if not self.comparables and not self.transactions:
-            raise ValueError("comparables: give at least one comparable or a transaction register")
+        # a search without inline transactions asks the caller (the API) to fill them from its register;
+        # the engine then refuses an empty register or unknown include/exclude ids, naming market.search
+        from_register = not self.transactions and "search" in self.model_fields_set
+        if not self.comparables and not self.transactions and not from_register:
+            raise ValueError("comparables: give at least one comparable, a transaction register or a search")
         ids = [t.id for t in self.transactions]
         if len(set(ids)) != len(ids):
             raise ValueError("transactions: the same transaction id appears more than once")
-        unknown = sorted(set(self.search.include_ids + self.search.exclude_ids) - set(ids))
+        unknown = [] if from_register else sorted(set(self.search.include_ids + self.search.exclude_ids) - set(ids))
         if unknown:
             raise ValueError(f"search: include/exclude ids not in market.transactions: {unknown}")
         return self

@@ -54,6 +54,14 @@ def _stored_valuation(session: Session, org: Organisation, asset_id: int, valuat
     return v
 
 
+def stored_score(stored: Any) -> Decimal | None:
+    """The indicator score total of a stored valuation's result (GB/T 42748-2023), to two decimals."""
+    total = ((stored.result or {}).get("score") or {}).get("total")
+    if total is None:
+        return None
+    return Decimal(str(total)).quantize(Decimal("0.01"))
+
+
 def add_valuation(session: Session, user: User, org: Organisation, asset_id: int, body: CollateralValuationCreate
                   ) -> CollateralValuation:
     crud.get_ip_asset(session, org, asset_id)
@@ -61,13 +69,15 @@ def add_valuation(session: Session, user: User, org: Organisation, asset_id: int
         assert body.valuation_id is not None
         stored = _stored_valuation(session, org, asset_id, body.valuation_id)
         value, p5, day = stored.appraised_value_fen, stored.mc_p5_fen, stored.valuation_date
+        score = body.score if body.score is not None else stored_score(stored)
     else:
         assert body.value_cny is not None and body.valuation_date is not None
         value = cny_to_fen(body.value_cny)
         p5 = cny_to_fen(body.p5_cny) if body.p5_cny is not None else None
         day = body.valuation_date
+        score = body.score
     v = CollateralValuation(
-        ip_asset_id=asset_id, value_fen=value, p5_fen=p5, score=body.score, valuation_date=day,
+        ip_asset_id=asset_id, value_fen=value, p5_fen=p5, score=score, valuation_date=day,
         source=body.source.value, valuation_id=body.valuation_id, report_reference=body.report_reference,
         created_by_user_id=user.id,
     )

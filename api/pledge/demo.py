@@ -1,65 +1,281 @@
-"""Demo data for the pledge tables: one appraiser valuation per pledged asset, and for every
-live loan its overdue bucket / five-class record and the monitoring alerts it would raise.
+"""Demo data for the pledge tables: the annual re-valuation of live loans' collateral, and for every
+live loan the bucket / five-class record and alerts the monitoring job would store on ``as_of``.
 
-Buckets, classes and alert codes come from the pure ``pledge.monitoring`` functions, so the
-demo book shows exactly what the monitoring job would store."""
+The core generator (``api.demo``) already stored each pledged asset's appraisal at pledging.
+Re-valuation (assumption, common bank practice): collateral of a live loan whose appraisal is
+more than 300 days old is re-valued within the last 300 days with probability 95% (the rest show
+"re-valuation due"); the value moves by a lognormal walk, −2%/year drift and 12%·√years spread.
+
+Buckets, classes and alerts come from the pure ``pledge.monitoring.monitor_loan`` with the shipped
+default policy (LTV trigger, re-valuation interval), so the demo shows exactly what a monitoring
+run on ``as_of`` would store. Loans with nothing to flag (current, fresh valuation, LTV within
+the trigger, collateral in force and paid up) are recorded in bulk with the result
+``monitor_loan`` gives them; the rest go through ``monitor_loan`` one by one. Loans are
+processed in fixed id blocks with their own generators ``(seed, 3, block)``: memory stays flat
+and the data do not depend on the insert size.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from collections import defaultdict
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select
+import numpy as np
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from api.pledge.models import BucketHistory, CollateralValuation, Loan, LoanCollateral, PledgeAlert
-from pledge.monitoring import AlertCode, Severity, classify_loan, overdue_bucket
+from api.demo import BLOCK, bulk_insert
+from api.pledge.models import (
+    Borrower,
+    BucketHistory,
+    CollateralValuation,
+    IPAsset,
+    Loan,
+    LoanCollateral,
+    PledgeAlert,
+    PledgeDisposal,
+)
+from pledge.eligibility import CollateralFacts, LegalStatus, statutory_expiry
+from pledge.monitoring import LoanSnapshot, classify_loan, monitor_loan, overdue_bucket
+from pledge.policy import default_policy
+from valuation.assets import DAYS_PER_YEAR
 
 LIVE = ("active", "overdue", "default", "in_claim", "in_disposal")
+REVALUE_AFTER_DAYS = 300
+REVALUED_SHARE = 0.95
+
+
+def _block_rows(conn: Connection, lo: int, hi: int) -> tuple[list[Any], list[Any]]:
+    """Live loans with ids in [lo, hi], and their registered collateral with the appraisal at pledging."""
+    t, lc, ia, cv = (Loan.__table__, LoanCollateral.__table__, IPAsset.__table__,  # type: ignore[attr-defined]
+                     CollateralValuation.__table__)  # type: ignore[attr-defined]
+    loans = conn.execute(
+        select(t.c.id, t.c.maturity_date, t.c.days_past_due, t.c.outstanding_fen)
+        .where(t.c.id.between(lo, hi), t.c.status.in_(LIVE)).order_by(t.c.id)
+    ).all()
+    assets = conn.execute(
+        select(lc.c.loan_id, ia.c.id, ia.c.ip_type, ia.c.legal_status, ia.c.filing_date, ia.c.annual_fee_paid_until,
+               cv.c.value_fen, cv.c.p5_fen, cv.c.valuation_date)
+        .join(ia, ia.c.id == lc.c.ip_asset_id).join(cv, cv.c.ip_asset_id == ia.c.id)
+        .join(t, t.c.id == lc.c.loan_id)
+        .where(lc.c.loan_id.between(lo, hi), t.c.status.in_(LIVE), lc.c.pledge_status == "registered")
+        .order_by(lc.c.loan_id, ia.c.id)
+    ).all()
+    return loans, assets
+
+
+def _d(v: Any) -> date:
+    return v if isinstance(v, date) else date.fromisoformat(str(v))
+
+
+def _revalue(rng: np.random.Generator, as_of: date, assets: list[Any]) -> dict[int, tuple[int, date]]:
+    """Re-valuations of a block's collateral: asset id → (value, date)."""
+    out: dict[int, tuple[int, date]] = {}
+    n = len(assets)
+    u, z, back = rng.random(n), rng.standard_normal(n), rng.integers(0, REVALUE_AFTER_DAYS, n)
+    for i, a in enumerate(assets):
+        v_date = _d(a.valuation_date)
+        age = (as_of - v_date).days
+        if age <= REVALUE_AFTER_DAYS or u[i] >= REVALUED_SHARE:
+            continue
+        years = age / 365.25
+        factor = float(np.exp(-0.02 * years + 0.12 * np.sqrt(years) * z[i]))
+        out[int(a.id)] = (round(int(a.value_fen) * factor), date.fromordinal(as_of.toordinal() - int(back[i])))
+    return out
+
+
+def _facts(a: Any, valued_on: date) -> CollateralFacts:
+    return CollateralFacts(
+        asset_id=str(a.id), ip_type=str(a.ip_type), registered_owners=("demo",),
+        legal_status=LegalStatus(str(a.legal_status)),
+        expiry_date=statutory_expiry(str(a.ip_type), _d(a.filing_date) if a.filing_date else None),
+        annual_fee_paid_until=_d(a.annual_fee_paid_until) if a.annual_fee_paid_until else None,
+        valuation_date=valued_on,
+    )
 
 
 def extend(conn: Connection, ctx: Any) -> dict[str, int]:
-    rng = ctx.rng
+    counts = {"collateral_revaluations": 0, "bucket_records": 0, "pledge_alerts": 0}
     if len(ctx.loan_ids) == 0:
-        return {"collateral_valuations": 0, "bucket_records": 0, "pledge_alerts": 0}
-    lo, hi = int(ctx.loan_ids.min()), int(ctx.loan_ids.max())
+        return counts
+    policy = default_policy()
+    trigger, interval = policy.ltv_breach_trigger, policy.revaluation_interval_days
     created = datetime.combine(ctx.as_of, time(8, 0), tzinfo=UTC)
-    links = conn.execute(
-        select(LoanCollateral.__table__.c.ip_asset_id, LoanCollateral.__table__.c.appraised_value_fen,  # type: ignore[attr-defined]
-               LoanCollateral.__table__.c.pledge_registered_on)  # type: ignore[attr-defined]
-        .where(LoanCollateral.__table__.c.loan_id.between(lo, hi))  # type: ignore[attr-defined]
+    first, last = int(ctx.loan_ids.min()), int(ctx.loan_ids.max())
+    next_val = int(conn.execute(select(CollateralValuation.__table__.c.id)  # type: ignore[attr-defined]
+                                .order_by(CollateralValuation.__table__.c.id.desc()).limit(1)).scalar() or 0) + 1  # type: ignore[attr-defined]
+    for k, lo in enumerate(range(first, last + 1, BLOCK)):
+        rng = np.random.default_rng([ctx.seed, 3, k])
+        loans, assets = _block_rows(conn, lo, min(last, lo + BLOCK - 1))
+        reval = _revalue(rng, ctx.as_of, assets)
+        if reval:
+            ids = sorted(reval)
+            by_id = {int(a.id): a for a in assets}
+            bulk_insert(conn, CollateralValuation, {
+                "id": np.arange(next_val, next_val + len(ids)), "ip_asset_id": ids,
+                "value_fen": [reval[i][0] for i in ids],
+                "p5_fen": [reval[i][0] * int(by_id[i].p5_fen or 0) // max(int(by_id[i].value_fen), 1) for i in ids],
+                "score": rng.integers(55, 96, len(ids)), "valuation_date": [reval[i][1] for i in ids],
+                "source": ["appraiser"] * len(ids),
+                "report_reference": [f"演示评报字[{reval[i][1].year}]第{i:06d}-R号" for i in ids],
+            }, ctx.batch, created)
+            next_val += len(ids)
+            counts["collateral_revaluations"] += len(ids)
+        if not loans:
+            continue
+        history, alerts = _monitor(ctx.as_of, loans, assets, reval, trigger, interval)
+        bulk_insert(conn, BucketHistory, history, ctx.batch)
+        bulk_insert(conn, PledgeAlert, {**alerts, "created_at": [created] * len(alerts["loan_id"])}, ctx.batch)
+        counts["bucket_records"] += len(history["loan_id"])
+        counts["pledge_alerts"] += len(alerts["loan_id"])
+    counts.update(_disposals(conn, ctx, created))
+    return counts
+
+
+DISPOSAL_METHODS = {"auction": 0.45, "sale": 0.15, "agreed_transfer": 0.10, "pledge_to_equity": 0.15,
+                    "reverse_licence": 0.10, "licence": 0.05}
+"""Shares of the disposal methods (assumption; seed 002 names auction, pledge-to-equity and reverse licensing)."""
+
+
+def _disposals(conn: Connection, ctx: Any, created: datetime) -> dict[str, int]:
+    """A disposal per loan in disposal (started) or recovered (completed, gross proceeds 30–80% of the
+    balance at default, costs 5% of them: the risk-sharing demo's recovery assumptions), and for
+    each completed one its row in the IP transaction register, as ``record_disposal`` writes it."""
+    t, b, lc, ia = (Loan.__table__, Borrower.__table__, LoanCollateral.__table__,  # type: ignore[attr-defined]
+                    IPAsset.__table__)  # type: ignore[attr-defined]
+    first_asset = select(func.min(lc.c.ip_asset_id)).where(lc.c.loan_id == t.c.id).scalar_subquery()
+    rows = conn.execute(
+        select(t.c.id, t.c.status, t.c.default_date, t.c.outstanding_fen, t.c.bank_org_id, b.c.region_code,
+               b.c.industry, ia.c.id.label("asset_id"), ia.c.ip_type, ia.c.filing_date)
+        .join(b, b.c.id == t.c.borrower_id).join(ia, ia.c.id == first_asset)
+        .where(t.c.status.in_(("in_disposal", "recovered")), t.c.default_date.is_not(None)).order_by(t.c.id)
     ).all()
-    scores = rng.integers(55, 96, len(links))
-    lags = rng.integers(5, 60, len(links))
-    vals = [
-        {"ip_asset_id": a, "value_fen": int(v or 0), "p5_fen": int((v or 0) * 6 // 10), "score": int(s),
-         "valuation_date": reg - timedelta(days=int(lag)), "source": "appraiser",
-         "report_reference": f"演示评报字[{reg.year}]第{a:06d}号", "created_at": created}
-        for (a, v, reg), s, lag in zip(links, scores, lags, strict=True)
-    ]
-    if vals:
-        conn.execute(insert(CollateralValuation.__table__), vals)  # type: ignore[attr-defined]
-    loans = conn.execute(
-        select(Loan.__table__.c.id, Loan.__table__.c.status, Loan.__table__.c.days_past_due)  # type: ignore[attr-defined]
-        .where(Loan.__table__.c.id.between(lo, hi), Loan.__table__.c.status.in_(LIVE))  # type: ignore[attr-defined]
-    ).all()
-    history, alerts = [], []
-    for lid, _status, dpd in loans:
-        days = int(dpd or 0)
-        bucket, klass = overdue_bucket(days), classify_loan(days)
-        history.append({"loan_id": lid, "as_of": ctx.as_of, "days_overdue": days, "bucket_index": bucket.index,
-                        "bucket_label": bucket.label, "loan_class": klass.value})
-        if days > 0:
-            sev = Severity.CRITICAL if bucket.is_npl else Severity.WARNING
-            alerts.append({"loan_id": lid, "code": AlertCode.OVERDUE.value, "severity": sev.value,
-                           "message": f"{days} days overdue (bucket {bucket.label})", "as_of": ctx.as_of,
-                           "data": {"days_overdue": days, "bucket": bucket.label}, "created_at": created})
-        if klass.is_npl:
-            alerts.append({"loan_id": lid, "code": AlertCode.NPL.value, "severity": Severity.CRITICAL.value,
-                           "message": f"non-performing: classified {klass.zh}", "as_of": ctx.as_of,
-                           "data": {"class": klass.value}, "created_at": created})
-    if history:
-        conn.execute(insert(BucketHistory.__table__), history)  # type: ignore[attr-defined]
-    if alerts:
-        conn.execute(insert(PledgeAlert.__table__), alerts)  # type: ignore[attr-defined]
-    return {"collateral_valuations": len(vals), "bucket_records": len(history), "pledge_alerts": len(alerts)}
+    rng = np.random.default_rng([ctx.seed, 4])
+    n = len(rows)
+    methods = np.array(list(DISPOSAL_METHODS))[rng.choice(len(DISPOSAL_METHODS), n, p=list(DISPOSAL_METHODS.values()))]
+    start_after, run, share = rng.integers(120, 240, n), rng.integers(60, 200, n), rng.uniform(0.3, 0.8, n)
+    disposals: dict[str, list[Any]] = defaultdict(list)
+    completed = []
+    next_id = int(conn.execute(select(func.coalesce(func.max(PledgeDisposal.__table__.c.id), 0)))  # type: ignore[attr-defined]
+                  .scalar_one()) + 1
+    for i, r in enumerate(rows):
+        started = min(_d(r.default_date) + timedelta(days=int(start_after[i])), ctx.as_of)
+        done = str(r.status) == "recovered"
+        on = min(started + timedelta(days=int(run[i])), ctx.as_of) if done else None
+        gross = int(int(r.outstanding_fen) * float(share[i])) if done else 0
+        did = next_id + i
+        cash = [{"on": on.isoformat(), "amount_fen": gross, "description": "demo"}] if on else []
+        costs = [{"on": on.isoformat(), "amount_fen": gross // 20, "description": "demo"}] if on else []
+        for key, v in (("id", did), ("loan_id", int(r.id)), ("method", str(methods[i])),
+                       ("ip_asset_ids", [r.asset_id]), ("started_on", started), ("completed_on", on),
+                       ("counterparty", None), ("proceeds", cash), ("costs", costs)):
+            disposals[key].append(v)
+        if done and gross > 0:
+            completed.append((did, r, on, gross, str(methods[i])))
+    bulk_insert(conn, PledgeDisposal, dict(disposals), ctx.batch, created)
+    return {"pledge_disposals": n, "ip_transactions": _transactions(conn, ctx, completed, created)}
+
+
+def _transactions(conn: Connection, ctx: Any, completed: list[Any], created: datetime) -> int:
+    """Register rows of completed demo disposals (same fields as ``api.transactions.service.record_disposal``)."""
+    try:
+        from api.transactions.models import IPTransactionRow
+        from api.transactions.service import DISPOSAL_PRICING
+    except ImportError:  # no transaction register in this build
+        return 0
+    if not completed:
+        return 0
+    cv, lc, t = (CollateralValuation.__table__, LoanCollateral.__table__,  # type: ignore[attr-defined]
+                 Loan.__table__)  # type: ignore[attr-defined]
+    score = dict(conn.execute(  # the latest valuation's score of each asset of a recovered loan
+        select(cv.c.ip_asset_id, cv.c.score).join(lc, lc.c.ip_asset_id == cv.c.ip_asset_id)
+        .join(t, t.c.id == lc.c.loan_id).where(t.c.status == "recovered").order_by(cv.c.valuation_date, cv.c.id)
+    ).all())
+    cols: dict[str, list[Any]] = defaultdict(list)
+    for did, r, on, gross, method in completed:
+        end = statutory_expiry(str(r.ip_type), _d(r.filing_date) if r.filing_date else None)
+        life = None if end is None else min(100.0, (end - on).days / DAYS_PER_YEAR)
+        pricing, mode = DISPOSAL_PRICING[method]
+        s = score.get(r.asset_id)
+        for key, v in (("ref", f"disposal-{did}"), ("kind", "pledge_disposal"), ("price_fen", gross),
+                       ("transaction_date", on), ("ip_type", str(r.ip_type)), ("ipc_or_nice_class", ""),
+                       ("industry", r.industry), ("region_code", r.region_code), ("pricing_method", pricing.value),
+                       ("trading_mode", mode.value), ("remaining_life_years", life if life and life > 0 else None),
+                       ("quality_score", float(s) if s is not None and 0 < s <= 100 else None), ("asset_count", 1),
+                       ("source", "pledge_disposal"), ("loan_id", int(r.id)), ("disposal_id", did),
+                       ("owner_org_id", int(r.bank_org_id))):
+            cols[key].append(v)
+    return bulk_insert(conn, IPTransactionRow, dict(cols), ctx.batch, created)
+
+
+def _monitor(as_of: date, loans: list[Any], assets: list[Any], reval: dict[int, tuple[int, date]],
+             trigger: Decimal, interval: int) -> tuple[dict[str, Any], dict[str, list[Any]]]:
+    """Bucket records and alerts of one block's live loans, as ``monitor_loan`` gives them.
+
+    A vectorised screen finds the loans ``monitor_loan`` could say anything about (a superset:
+    overdue, no or stale valuation, LTV near the trigger, a right not granted, unpaid or
+    expiring before maturity); those go through ``monitor_loan``, the rest are current with no alert.
+    """
+    n = len(loans)
+    lid = np.array([r[0] for r in loans], dtype=np.int64)
+    maturity = np.array([_d(r[1]) for r in loans], dtype="datetime64[D]")
+    dpd = np.array([int(r[2] or 0) for r in loans], dtype=np.int64)
+    out = np.array([int(r[3] or 0) for r in loans], dtype=np.int64)
+    pos = np.searchsorted(lid, np.array([int(a.loan_id) for a in assets], dtype=np.int64))
+    latest = [reval.get(int(a.id), (int(a.value_fen), _d(a.valuation_date))) for a in assets]
+    value = np.bincount(pos, weights=[v for v, _ in latest], minlength=n)
+    v_date = np.array([d for _, d in latest], dtype="datetime64[D]")
+    last_val = np.full(n, np.datetime64("2999-12-31"), dtype="datetime64[D]")
+    np.minimum.at(last_val, pos, v_date)
+    today = np.datetime64(as_of)
+    asset_flag = np.array([str(a.legal_status) != "granted" or _fee_or_term_flag(a, as_of, None) for a in assets],
+                          dtype=bool)
+    expiry = np.array([_expiry(a) for a in assets], dtype="datetime64[D]")
+    asset_flag |= ~np.isnat(expiry) & (expiry <= maturity[pos] + np.timedelta64(1, "D"))
+    flagged = ((dpd > 0) | (np.bincount(pos, minlength=n) == 0) | ((today - last_val).astype(np.int64) >= interval)
+               | ((out > 0) & (out >= float(trigger) * value * 0.999)) | (np.bincount(pos, asset_flag, n) > 0))
+    clean, klass0 = overdue_bucket(0), classify_loan(0)
+    bucket_index = np.full(n, clean.index, dtype=np.int64)
+    bucket_label = np.full(n, clean.label, dtype=object)
+    loan_class = np.full(n, klass0.value, dtype=object)
+    alerts: dict[str, list[Any]] = {k: [] for k in ("loan_id", "ip_asset_id", "code", "severity", "message",
+                                                    "as_of", "data")}
+    by_loan: dict[int, list[int]] = defaultdict(list)
+    for j, p in enumerate(pos.tolist()):
+        by_loan[p].append(j)
+    for i in np.flatnonzero(flagged).tolist():
+        js = by_loan.get(i, [])
+        snap = LoanSnapshot(
+            loan_id=str(lid[i]), as_of=as_of, maturity=_d(loans[i][1]), days_overdue=int(dpd[i]),
+            outstanding_fen=int(out[i]), collateral_value_fen=sum(latest[j][0] for j in js),
+            last_valuation_date=min((latest[j][1] for j in js), default=None),
+            collateral=tuple(_facts(assets[j], latest[j][1]) for j in js),
+        )
+        res = monitor_loan(snap, ltv_trigger=trigger, revaluation_interval_days=interval)
+        bucket_index[i], bucket_label[i], loan_class[i] = res.bucket.index, res.bucket.label, res.loan_class.value
+        for al in res.alerts:
+            for key, v in (("loan_id", int(lid[i])), ("ip_asset_id", int(al.asset_id) if al.asset_id else None),
+                           ("code", al.code.value), ("severity", al.severity.value), ("message", al.message[:500]),
+                           ("as_of", as_of), ("data", dict(al.data))):
+                alerts[key].append(v)
+    history = {"loan_id": lid, "as_of": np.full(n, today), "days_overdue": dpd, "bucket_index": bucket_index,
+               "bucket_label": bucket_label, "loan_class": loan_class}
+    return history, alerts
+
+
+def _expiry(a: Any) -> date | None:
+    return statutory_expiry(str(a.ip_type), _d(a.filing_date) if a.filing_date else None)
+
+
+def _fee_or_term_flag(a: Any, as_of: date, maturity: date | None) -> bool:
+    """Whether ``ip_lapse_alerts`` could say anything about this asset (unpaid fee; expiry before ``maturity``)."""
+    if str(a.ip_type) in ("invention_patent", "utility_model", "design"):
+        paid = a.annual_fee_paid_until
+        if paid is None or _d(paid) < as_of:
+            return True
+    if maturity is None:
+        return False
+    expiry = _expiry(a)
+    return expiry is not None and expiry <= maturity

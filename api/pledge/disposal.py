@@ -62,6 +62,9 @@ def add_disposal(session: Session, user: User, org: Organisation, loan_id: int, 
     session.add(d)
     session.flush()
     audit.record(session, user, "loan", loan.id, "record_disposal", after=d)
+    from api.transactions.service import record_disposal
+
+    record_disposal(session, user, loan, d)  # the IP transaction register, at gross proceeds (see there)
     return d
 
 

@@ -41,6 +41,10 @@ class IPType(StrEnum):
     trademark = "trademark"  # 商标
     copyright = "copyright"  # 著作权
     software_copyright = "software_copyright"  # 软件著作权
+    data_ip = "data_ip"  # 数据知识产权 (registration certificate)
+    geographical_indication = "geographical_indication"  # 地理标志
+    ic_layout_design = "ic_layout_design"  # 集成电路布图设计
+    plant_variety = "plant_variety"  # 植物新品种
 
 
 PATENT_TYPES = {IPType.invention_patent, IPType.utility_model, IPType.design}
@@ -119,6 +123,15 @@ class IPAsset(IPAssetBase, table=True):
     borrower_id: int = Field(foreign_key="borrower.id", index=True)
     owner_org_id: int = Field(foreign_key="organisation.id", index=True)
     created_at: datetime = Field(default_factory=utcnow)
+    # facts of the newer collateral types (issue 18), see valuation.assets.legal_expiry for their terms
+    creation_date: date | None = None  # IC layout design: 创作完成日
+    first_commercial_use_date: date | None = None  # IC layout design: 首次商业利用日
+    plant_group: str | None = Field(default=None, sa_type=String(16))  # plant variety: woody_or_vine / other
+    gi_protection: str | None = Field(default=None, sa_type=String(20))  # GI: collective/certification mark, product
+    certificate_no: str | None = Field(default=None, max_length=80)  # data IP: 登记证书编号
+    registering_platform: str | None = Field(default=None, max_length=200)  # data IP: 登记平台
+    certificate_valid_until: date | None = None  # data IP: last day the certificate is valid
+    data_source_legality: dict[str, bool] | None = Field(default=None, sa_type=JSON)  # data IP: legality flags
 
 
 class LoanBase(SQLModel):
@@ -153,6 +166,18 @@ class Loan(LoanBase, table=True):
             "amount_fen",
             "outstanding_fen",
             "days_past_due",
+            "default_date",
+        ),
+        # covering index for the NPL stock today (api/stats/stock.py): live loans only
+        Index(
+            "ix_loan_live", "status", "origination_date", "province_code", "region_code", "industry",
+            "primary_ip_type", "bank_org_id", "outstanding_fen", "days_past_due",
+        ),
+        # covering index for the NPL stock at past period ends: loans maturing after the earliest end
+        Index(
+            "ix_loan_stock", "maturity_date", "origination_date", "status", "province_code", "region_code",
+            "industry", "primary_ip_type", "bank_org_id", "term_months", "default_date", "amount_fen",
+            "outstanding_fen", "days_past_due",
         ),
     )
     id: int | None = Field(default=None, primary_key=True)
@@ -308,7 +333,8 @@ class CollateralValuation(SQLModel, table=True):
     """A value of one IP asset the bank relies on (latest per asset counts)."""
 
     __tablename__ = "pledge_collateral_valuation"
-    __table_args__ = (Index("ix_pledge_valuation_asset_date", "ip_asset_id", "valuation_date"),)
+    # the latest re-valuation of an asset is one seek (api/stats/collateral.py): date, then id
+    __table_args__ = (Index("ix_pledge_valuation_latest", "ip_asset_id", "valuation_date", "id"),)
     id: int | None = Field(default=None, primary_key=True)
     ip_asset_id: int = Field(foreign_key="ip_asset.id")
     value_fen: int = Field(sa_type=BigInteger)
@@ -372,3 +398,173 @@ class PledgeDisposal(SQLModel, table=True):
     costs: list[dict[str, Any]] = Field(sa_type=JSON, description="[{on, amount_fen, description}]")
     created_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
     created_at: datetime = Field(default_factory=utcnow)
+
+
+# ------------------------------------------------------------------ lending practice (issue 11)
+
+
+class LoanProduct(SQLModel, table=True):
+    """A bank's loan product: the terms copied onto each loan opened from it (versioned on change)."""
+
+    __tablename__ = "pledge_loan_product"
+    __table_args__ = (UniqueConstraint("org_id", "code", name="uq_pledge_product_org_code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organisation.id", index=True)
+    code: str = Field(max_length=40)
+    name: str = Field(max_length=200)
+    version: int = Field(default=1)
+    active: bool = True
+    rate_kind: str = Field(default="fixed", sa_type=String(12))
+    fixed_rate: Decimal | None = Field(default=None, sa_type=Numeric(9, 6))
+    lpr_tenor: str = Field(default="1Y", sa_type=String(2))
+    spread_bp: int = 0
+    reset_rule: str = Field(default="anniversary", sa_type=String(12))
+    convention: str | None = Field(default=None, sa_type=String(12))
+    schedule_types: list[str] = Field(sa_type=JSON)
+    months_per_period: int = 1
+    grace_months: int = 0
+    upfront_fee_rate: Decimal = Field(default=Decimal(0), sa_type=Numeric(9, 6))
+    penalty_multiplier: Decimal = Field(default=Decimal("1.5"), sa_type=Numeric(6, 4))
+    arrears_grace_days: int = 0
+    arrears_grace_basis: str = Field(default="business", sa_type=String(10))
+    compound_interest: bool = True
+    max_pledge_rate: Decimal | None = Field(default=None, sa_type=Numeric(6, 4))
+    created_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class LoanProductVersion(SQLModel, table=True):
+    """Each version of a product's terms as they were (loans name the version they copied)."""
+
+    __tablename__ = "pledge_loan_product_version"
+    __table_args__ = (UniqueConstraint("product_id", "version", name="uq_pledge_product_version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    product_id: int = Field(foreign_key="pledge_loan_product.id")
+    version: int
+    terms: dict[str, Any] = Field(sa_type=JSON)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class LoanLendingTerms(SQLModel, table=True):
+    """What a stored loan needs beyond ``pledge_loan_terms`` to rebuild its ledger exactly: the
+    product it was opened from, convention, grace, LPR reset rule, arrears settings, anchor date
+    and rate history (LPR resets, restructurings)."""
+
+    __tablename__ = "pledge_lending_terms"
+    loan_id: int = Field(foreign_key="loan.id", primary_key=True)
+    product_id: int | None = Field(default=None, foreign_key="pledge_loan_product.id", index=True)
+    product_version: int | None = None
+    convention: str | None = Field(default=None, sa_type=String(12))
+    grace_months: int = 0
+    lpr_tenor: str = Field(default="1Y", sa_type=String(2))
+    reset_rule: str = Field(default="anniversary", sa_type=String(12))
+    penalty_multiplier: Decimal = Field(default=Decimal("1.5"), sa_type=Numeric(6, 4))
+    arrears_grace_days: int = 0
+    arrears_grace_basis: str = Field(default="business", sa_type=String(10))
+    compound_interest: bool = True
+    max_pledge_rate: Decimal | None = Field(default=None, sa_type=Numeric(6, 4))
+    annual_rate_now: Decimal | None = Field(default=None, sa_type=Numeric(9, 6))
+    anchor_date: date | None = None
+    rate_history: list[list[str]] | None = Field(default=None, sa_type=JSON, description="[[date, rate], ...]")
+    arrears_accrued_to: date | None = None
+
+
+class PledgeInstalmentMonths(SQLModel, table=True):
+    """Contractual months of a full-period ledger line (the monthly convention needs them after a change)."""
+
+    __tablename__ = "pledge_instalment_months"
+    __table_args__ = (UniqueConstraint("loan_id", "seq", name="uq_pledge_instalment_months"),)
+    id: int | None = Field(default=None, primary_key=True)
+    loan_id: int = Field(foreign_key="loan.id", index=True)
+    seq: int
+    accrual_months: int | None = None
+
+
+class CalendarOverrideRow(SQLModel, table=True):
+    """A date forced to a holiday or a working day (the State Council's yearly notice), admin-maintained."""
+
+    __tablename__ = "calendar_override"
+    day: date = Field(primary_key=True)
+    working: bool
+    note: str = Field(default="", max_length=300)
+    updated_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class LprFixingRow(SQLModel, table=True):
+    """An LPR fixing added or corrected by an administrator (on top of ``pledge/data/lpr.csv``)."""
+
+    __tablename__ = "lpr_fixing"
+    __table_args__ = (UniqueConstraint("effective_date", "tenor", name="uq_lpr_fixing_date_tenor"),)
+    id: int | None = Field(default=None, primary_key=True)
+    effective_date: date
+    tenor: str = Field(sa_type=String(2))
+    rate: Decimal = Field(sa_type=Numeric(9, 6))
+    note: str = Field(default="", max_length=300)
+    created_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class RestructureRequest(SQLModel, table=True):
+    """A term extension (展期) or rescheduling proposed by an officer and decided by an approver."""
+
+    __tablename__ = "pledge_restructure"
+    id: int | None = Field(default=None, primary_key=True)
+    loan_id: int = Field(foreign_key="loan.id", index=True)
+    kind: str = Field(sa_type=String(12))
+    on: date
+    params: dict[str, Any] = Field(sa_type=JSON)
+    status: str = Field(default="proposed", sa_type=String(12))
+    loan_version: int
+    proposed_by_user_id: int = Field(foreign_key="app_user.id")
+    decided_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
+    decided_at: datetime | None = None
+    comment: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ArrearsPosting(SQLModel, table=True):
+    """Penalty (罚息) and compound (复利) interest posted for [accrued_from, accrued_to); one per loan and day."""
+
+    __tablename__ = "pledge_arrears_posting"
+    __table_args__ = (UniqueConstraint("loan_id", "accrued_to", name="uq_pledge_arrears_loan_day"),)
+    id: int | None = Field(default=None, primary_key=True)
+    loan_id: int = Field(foreign_key="loan.id", index=True)
+    accrued_from: date
+    accrued_to: date
+    penalty_fen: int = Field(sa_type=BigInteger)
+    compound_fen: int = Field(sa_type=BigInteger)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class IPRegistryEvent(SQLModel, table=True):
+    """A registry fact that changed on an IP asset: transfer, licence, invalidation request, status, annual fee."""
+
+    __tablename__ = "pledge_ip_event"
+    id: int | None = Field(default=None, primary_key=True)
+    ip_asset_id: int = Field(foreign_key="ip_asset.id", index=True)
+    kind: str = Field(sa_type=String(24))
+    on: date
+    counterparty: str | None = Field(default=None, max_length=200)
+    pledgee_consent: bool | None = None
+    details: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    created_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class IPAssetVersion(SQLModel, table=True):
+    """Optimistic-lock version of an IP asset's registry facts (bumped by every PATCH)."""
+
+    __tablename__ = "pledge_ip_version"
+    ip_asset_id: int = Field(foreign_key="ip_asset.id", primary_key=True)
+    version: int = 1
+
+
+class ProvisionRatesRow(SQLModel, table=True):
+    """A bank's provision rates per five-class category (``pledge.provisioning.ProvisionRates`` as JSON)."""
+
+    __tablename__ = "pledge_provision_rates"
+    org_id: int = Field(foreign_key="organisation.id", primary_key=True)
+    rates: dict[str, Any] = Field(sa_type=JSON)
+    updated_at: datetime = Field(default_factory=utcnow)

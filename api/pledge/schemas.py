@@ -26,11 +26,16 @@ from api.pledge.models import (
 from ipfin.money import fen_to_cny
 from ipfin.validation import (
     MoneyCNY,
+    PastDate,
     check_patent_number,
     patent_kind,
 )
 from pledge.disposal import DisposalMethod
+from pledge.eligibility import DATA_SOURCE_LEGALITY_FLAGS
 from pledge.schedule import ScheduleType
+from valuation.assets import NEW_COLLATERAL_TYPES, GIProtection, PlantGroup, legal_expiry
+from valuation.assets import IPType as ValuationIPType
+from valuation.request import name_the_field
 
 
 class BorrowerCreate(BorrowerBase):
@@ -46,6 +51,7 @@ class IPAssetCreate(IPAssetBase):
     borrower_id: int
 
     @model_validator(mode="after")
+    @name_the_field  # "identifier: …" → loc ["body", "identifier"]
     def _identifier_matches_type(self) -> IPAssetCreate:
         if self.ip_type in PATENT_TYPES:
             try:
@@ -64,11 +70,49 @@ class IPAssetCreate(IPAssetBase):
             raise ValueError("grant_date: must not be before filing_date")
         return self
 
+    # facts of the newer collateral types (issue 18): data IP, GI, IC layout design, plant variety
+    creation_date: PastDate | None = None
+    first_commercial_use_date: PastDate | None = None
+    plant_group: PlantGroup | None = None
+    gi_protection: GIProtection | None = None
+    certificate_no: str | None = Field(default=None, min_length=1, max_length=80)
+    registering_platform: str | None = Field(default=None, max_length=200)
+    certificate_valid_until: date | None = None
+    data_source_legality: dict[str, bool] | None = Field(
+        default=None, description=f"data IP legality flags: {', '.join(DATA_SOURCE_LEGALITY_FLAGS)}")
+
+    @model_validator(mode="after")
+    @name_the_field
+    def _new_type_facts(self) -> IPAssetCreate:
+        unknown = sorted(set(self.data_source_legality or {}) - set(DATA_SOURCE_LEGALITY_FLAGS))
+        if unknown:
+            raise ValueError(f"data_source_legality: unknown flag(s) {unknown}; known: "
+                             f"{', '.join(DATA_SOURCE_LEGALITY_FLAGS)}")
+        if self.ip_type.value in {t.value for t in NEW_COLLATERAL_TYPES}:
+            try:  # inconsistent dates are refused; missing ones are left to eligibility (expiry_unknown)
+                legal_expiry(ValuationIPType(self.ip_type.value), filing_date=self.filing_date,
+                             registration_date=self.grant_date, grant_date=self.grant_date,
+                             creation_date=self.creation_date, first_commercial_use_date=self.first_commercial_use_date,
+                             plant_group=self.plant_group, gi_protection=self.gi_protection,
+                             certificate_valid_until=self.certificate_valid_until)
+            except ValueError as exc:
+                if " is required for " not in str(exc):
+                    raise
+        return self
+
 
 class IPAssetPublic(IPAssetBase):
     id: int
     borrower_id: int
     owner_org_id: int
+    creation_date: date | None = None
+    first_commercial_use_date: date | None = None
+    plant_group: str | None = None
+    gi_protection: str | None = None
+    certificate_no: str | None = None
+    registering_platform: str | None = None
+    certificate_valid_until: date | None = None
+    data_source_legality: dict[str, bool] | None = None
 
 
 class LoanCreate(LoanBase):
@@ -179,6 +223,8 @@ class InstalmentPublic(SQLModel):
     total_fen: int
     principal_paid_fen: int
     interest_paid_fen: int
+    beyond_calendar_horizon: bool = Field(default=False, description="due date after the last year with a published "
+                                          "State Council holiday notice (holidays estimated, 调休 unknown)")
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -202,6 +248,9 @@ class PaymentCreate(SQLModel):
     amount_cny: Amount
     paid_on: date
     allow_prepayment: bool = True
+    prepayment_mode: Literal["keep_term", "shorten_term"] = Field(
+        default="keep_term", description="提前还款: keep_term lowers the instalments, shorten_term keeps the "
+                                         "instalment and shortens the term")
 
     @field_validator("amount_cny")
     @classmethod

@@ -4,11 +4,13 @@ session; the route commits once, so the change and its audit record stand or fal
 from __future__ import annotations
 
 import secrets
+import warnings
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, update
+from sqlalchemy.orm import object_session
 from sqlmodel import Session, col, select
 
 from api.audit import service as audit
@@ -21,8 +23,10 @@ from api.pledge.models import (
     IPAsset,
     Loan,
     LoanCollateral,
+    LoanLendingTerms,
     LoanStatus,
     PledgeInstalment,
+    PledgeInstalmentMonths,
     PledgeLoanTerms,
     PledgePayment,
     RateKind,
@@ -33,9 +37,11 @@ from api.pledge.schemas import (
     LoanCreate,
     PledgeTermsUpdate,
 )
+from ipfin.calendar import CalendarHorizonWarning, ChinaCalendar, package_published_horizon
 from ipfin.money import cny_to_fen
 from ipfin.regions import city_of
 from ipfin.validation import province_of
+from pledge.conventions import InterestConvention
 from pledge.eligibility import (
     Ineligibility,
 )
@@ -217,22 +223,35 @@ def interest_rate(loan: Loan, terms: PledgeLoanTerms) -> InterestRate:
     return InterestRate.fixed(Decimal(loan.annual_rate))
 
 
-def domain_terms(loan: Loan, terms: PledgeLoanTerms, start: date) -> LoanTerms:
+def lending_terms(session: Session, loan: Loan) -> LoanLendingTerms:
+    """The loan's lending settings (Chinese-practice defaults for a loan opened without a product)."""
+    return session.get(LoanLendingTerms, loan.id) or LoanLendingTerms(loan_id=loan.id)  # type: ignore[arg-type]
+
+
+def domain_terms(loan: Loan, terms: PledgeLoanTerms, start: date, lending: LoanLendingTerms | None = None,
+                 calendar: ChinaCalendar | None = None) -> LoanTerms:
+    """The pure package's terms: rate, periods, convention and grace of the product, due dates on ``calendar``."""
+    conv = InterestConvention(lending.convention) if lending is not None and lending.convention else None
     return LoanTerms(loan.amount_fen, interest_rate(loan, terms), start, terms.n_periods,
-                     ScheduleType(str(terms.schedule_type)), terms.months_per_period)
+                     ScheduleType(str(terms.schedule_type)), terms.months_per_period, convention=conv,
+                     grace_months=lending.grace_months if lending is not None else 0, calendar=calendar)
 
 
 def load_account(session: Session, loan: Loan, terms: PledgeLoanTerms) -> LoanAccount | None:
-    """The loan's ledger rebuilt from its rows (None before disbursement)."""
+    """The loan's ledger rebuilt exactly from its rows (None before disbursement): lines with their
+    contractual months, payments, fees, convention, period length, rate now and history, anchor date."""
     if terms.disbursed_on is None:
         return None
     rows = session.exec(select(PledgeInstalment).where(PledgeInstalment.loan_id == loan.id)
                         .order_by(col(PledgeInstalment.seq))).all()
+    months = {m.seq: m.accrual_months for m in session.exec(
+        select(PledgeInstalmentMonths).where(PledgeInstalmentMonths.loan_id == loan.id)).all()}
     pays = session.exec(select(PledgePayment).where(PledgePayment.loan_id == loan.id)
                         .order_by(col(PledgePayment.id))).all()
     lines = tuple(
         ScheduleLine(DomainInstalment(r.number, r.period_start, r.due_date, r.days, r.opening_balance_fen,
-                                      r.principal_fen, r.interest_fen, r.kind),  # type: ignore[arg-type]
+                                      r.principal_fen, r.interest_fen, r.kind,  # type: ignore[arg-type]
+                                      months.get(r.seq)),
                      r.principal_paid_fen, r.interest_paid_fen)
         for r in rows
     )
@@ -241,14 +260,20 @@ def load_account(session: Session, loan: Loan, terms: PledgeLoanTerms) -> LoanAc
                           p.accrued_interest_fen, p.prepaid_principal_fen, p.unapplied_fen)
         for p in pays
     )
-    rate = interest_rate(loan, terms).annual_rate
+    lt = lending_terms(session, loan)
+    rate = Decimal(lt.annual_rate_now) if lt.annual_rate_now is not None else interest_rate(loan, terms).annual_rate
+    history = tuple((date.fromisoformat(d), Decimal(r)) for d, r in (lt.rate_history or ()))
     return LoanAccount(loan.amount_fen, rate, ScheduleType(str(terms.schedule_type)), terms.disbursed_on, lines,
-                       terms.fees_charged_fen, terms.fees_paid_fen, payments)
+                       terms.fees_charged_fen, terms.fees_paid_fen, payments,
+                       convention=InterestConvention(lt.convention) if lt.convention else None,
+                       months_per_period=terms.months_per_period, rate_history=history, anchor_date=lt.anchor_date)
 
 
 def _save_lines(session: Session, loan_id: int, account: LoanAccount | None) -> None:
-    for old in session.exec(select(PledgeInstalment).where(PledgeInstalment.loan_id == loan_id)).all():
-        session.delete(old)
+    """Store the ledger's lines and what the ledger carries beyond them (see :func:`load_account`)."""
+    for table in (PledgeInstalment, PledgeInstalmentMonths):
+        for old in session.exec(select(table).where(table.loan_id == loan_id)).all():  # type: ignore[attr-defined]
+            session.delete(old)
     session.flush()
     if account is None:
         return
@@ -260,6 +285,14 @@ def _save_lines(session: Session, loan_id: int, account: LoanAccount | None) -> 
             principal_fen=i.principal_fen, interest_fen=i.interest_fen,
             principal_paid_fen=ln.principal_paid_fen, interest_paid_fen=ln.interest_paid_fen,
         ))
+        if i.accrual_months is not None:
+            session.add(PledgeInstalmentMonths(loan_id=loan_id, seq=seq, accrual_months=i.accrual_months))
+    lt = session.get(LoanLendingTerms, loan_id) or LoanLendingTerms(loan_id=loan_id)
+    lt.annual_rate_now = account.annual_rate
+    lt.rate_history = [[d.isoformat(), str(r)] for d, r in account.rate_history] or None
+    lt.anchor_date = account.anchor_date
+    lt.convention = str(account.interest_convention) if (account.convention is not None or lt.convention) else None
+    session.add(lt)
 
 
 def _bump_version(session: Session, loan: Loan, expected: int, **values: Any) -> None:
@@ -277,21 +310,32 @@ def _bump_version(session: Session, loan: Loan, expected: int, **values: Any) ->
 
 
 def schedule_rows(loan: Loan, terms: PledgeLoanTerms, account: LoanAccount | None) -> tuple[bool, list[dict]]:
-    """The ledger's lines, or (before disbursement) the schedule the terms would give."""
+    """The ledger's lines, or (before disbursement) the schedule the terms would give on the API's
+    calendar (its override table included); each line says whether its due date lies beyond the
+    calendar's published horizon (holidays estimated, 调休 unknown)."""
+    from api.pledge.calendar_admin import current_calendar
+
+    session = object_session(loan)
+    calendar = current_calendar(session) if isinstance(session, Session) else None  # type: ignore[arg-type]
     if account is None:
         start = loan.origination_date
-        s: Schedule = build_schedule(domain_terms(loan, terms, start))
+        lending = lending_terms(session, loan) if isinstance(session, Session) else None
+        with warnings.catch_warnings():  # the horizon is reported per line instead
+            warnings.simplefilter("ignore", CalendarHorizonWarning)
+            s: Schedule = build_schedule(domain_terms(loan, terms, start, lending, calendar))
         lines = [ScheduleLine(i) for i in s.instalments]
         projected = True
     else:
         lines = list(account.lines)
         projected = False
+    horizon = calendar.published_horizon if calendar is not None else package_published_horizon()
     return projected, [
         {"number": ln.instalment.number, "kind": ln.instalment.kind, "period_start": ln.instalment.period_start,
          "due_date": ln.instalment.due_date, "days": ln.instalment.days,
          "opening_balance_fen": ln.instalment.opening_balance_fen, "principal_fen": ln.instalment.principal_fen,
          "interest_fen": ln.instalment.interest_fen, "total_fen": ln.instalment.total_fen,
-         "principal_paid_fen": ln.principal_paid_fen, "interest_paid_fen": ln.interest_paid_fen}
+         "principal_paid_fen": ln.principal_paid_fen, "interest_paid_fen": ln.interest_paid_fen,
+         "beyond_calendar_horizon": ln.instalment.due_date.year > horizon}
         for ln in lines
     ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -14,6 +15,7 @@ from api.core.errors import Conflict, FieldError
 from api.identity.models import Organisation, User
 from api.pledge import service as crud
 from api.pledge.models import (
+    ArrearsPosting,
     Borrower,
     CollateralValuation,
     IPAsset,
@@ -39,6 +41,7 @@ from api.pledge.service import (
     domain_actor,
     domain_terms,
     get_terms,
+    lending_terms,
     load_account,
     today,
 )
@@ -50,9 +53,9 @@ from pledge.eligibility import (
     PledgeRequest,
     Reason,
     check_eligibility,
-    statutory_expiry,
 )
 from pledge.lifecycle import PAYABLE_STATES
+from pledge.lpr import lpr_on
 from pledge.policy import CollateralValue, PledgePolicy, default_policy, max_loan
 from pledge.schedule import (
     LoanAccount,
@@ -86,6 +89,8 @@ def latest_valuation(session: Session, asset_id: int) -> CollateralValuation | N
 
 
 def collateral_facts(session: Session, loan: Loan, borrower: Borrower) -> list[CollateralFacts]:
+    from api.transactions.service import legal_end
+
     out = []
     for _link, asset in collateral_assets(session, loan):
         facts = session.get(PledgeIPFacts, asset.id)
@@ -100,14 +105,18 @@ def collateral_facts(session: Session, loan: Loan, borrower: Borrower) -> list[C
             registered_owners=tuple(facts.registered_owners) if facts and facts.registered_owners
             else (borrower.credit_code,),
             legal_status=LegalStatus(status) if status in LegalStatus.__members__.values() else LegalStatus.LAPSED,
-            expiry_date=(facts.expiry_date if facts and facts.expiry_date
-                         else statutory_expiry(str(asset.ip_type), asset.filing_date)),
+            expiry_date=legal_end(asset, facts),  # record, else statutory/certificate term (first day not in force)
             annual_fee_paid_until=asset.annual_fee_paid_until,
             pledged_to=f"loan {other.loan_id}" if other else None,
             dispute=bool(facts and facts.dispute),
             preservation=bool(facts and facts.preservation),
             consenting_co_owners=tuple(facts.consenting_co_owners or ()) if facts else (),
             valuation_date=val.valuation_date if val else None,
+            certificate_no=asset.certificate_no,
+            registering_platform=asset.registering_platform,
+            certificate_valid_until=asset.certificate_valid_until,
+            data_source_legality=asset.data_source_legality or {},
+            gi_protection=asset.gi_protection,
         ))
     return out
 
@@ -156,6 +165,11 @@ def _pledge_rate_check(session: Session, loan: Loan, policy: PledgePolicy) -> li
         return [Ineligibility(None, Reason.ABOVE_MAX_LOAN,
                               f"loan {fen_to_cny(loan.amount_fen):,} CNY is above the policy maximum "
                               f"{fen_to_cny(r.max_loan_fen):,} CNY ({r.why[-1]})")]
+    cap_rate = lending_terms(session, loan).max_pledge_rate  # the loan product's pledge-rate cap, if any
+    if cap_rate is not None and loan.amount_fen > (cap := int(r.basis_total_fen * Decimal(cap_rate))):
+        return [Ineligibility(None, Reason.ABOVE_MAX_LOAN,
+                              f"loan {fen_to_cny(loan.amount_fen):,} CNY is above the product's pledge-rate cap "
+                              f"{cap_rate} × {fen_to_cny(r.basis_total_fen):,} CNY = {fen_to_cny(cap):,} CNY")]
     return []
 
 
@@ -183,6 +197,8 @@ def transition(
     if req.expected_version is not None and req.expected_version != expected:
         raise Conflict(f"loan {loan.id} is at version {expected}, not {req.expected_version}; reload and retry")
     on = req.on or today()
+    if user is not None and on > today():  # a person records what happened; only jobs run as of a date
+        raise FieldError("on", f"{on.isoformat()} is in the future; workflow moves are recorded when they happen")
     last_on = last_move_on(session, loan)
     if last_on is not None and on < last_on:
         raise FieldError("on", f"{on.isoformat()} is before the loan's previous move ({last_on.isoformat()}); "
@@ -231,10 +247,7 @@ def transition(
             session.add(link)
     elif a == "disburse":
         terms.disbursed_on = on
-        try:
-            account = open_account(build_schedule(domain_terms(loan, terms, on)), on)
-        except ValueError as exc:
-            raise FieldError("on", str(exc)) from exc
+        account = _open_ledger(session, loan, terms, on)
         _save_lines(session, loan.id, account)  # type: ignore[arg-type]
         values["outstanding_fen"] = loan.amount_fen
     elif a == "undo_disbursement":
@@ -254,6 +267,25 @@ def transition(
     return result
 
 
+def _open_ledger(session: Session, loan: Loan, terms: PledgeLoanTerms, on: date) -> LoanAccount:
+    """The ledger at disbursement on ``on``: due dates on the API's calendar (override table included),
+    the product's convention and grace; a product LPR loan takes the LPR in force on ``on``."""
+    from api.pledge.calendar_admin import current_calendar
+    from api.pledge.products import fixings
+
+    lending = lending_terms(session, loan)
+    if lending.product_id is not None and str(terms.rate_kind) == "lpr_spread":
+        try:
+            terms.lpr = lpr_on(on, lending.lpr_tenor, fixings(session))
+        except ValueError as exc:
+            raise FieldError("on", str(exc)) from exc
+    try:
+        account = open_account(build_schedule(domain_terms(loan, terms, on, lending, current_calendar(session))), on)
+    except ValueError as exc:
+        raise FieldError("on", str(exc)) from exc
+    return replace(account, anchor_date=on)
+
+
 def _require_ledger(session: Session, loan: Loan, terms: PledgeLoanTerms) -> LoanAccount:
     """The loan's ledger; 409 for a live loan disbursed outside ipfin (imported or demo book: no schedule)."""
     account = load_account(session, loan, terms)
@@ -269,12 +301,15 @@ def record_payment(session: Session, user: User, org: Organisation, loan_id: int
         raise Conflict(f"payments are not accepted while the loan is {loan.status}")
     terms = get_terms(session, loan)
     account = _require_ledger(session, loan, terms)
+    expected, outstanding_before = loan.version, loan.outstanding_fen
+    from api.pledge.arrears_jobs import accrue_to  # penalty and compound interest up to the payment date first
+
+    account = accrue_to(session, user, loan, terms, account, body.paid_on, field="paid_on")
     try:
         account, alloc = apply_payment(account, cny_to_fen(body.amount_cny), body.paid_on,
-                                       allow_prepayment=body.allow_prepayment)
+                                       allow_prepayment=body.allow_prepayment, prepayment_mode=body.prepayment_mode)
     except ValueError as exc:
         raise FieldError("paid_on", str(exc)) from exc
-    expected, outstanding_before = loan.version, loan.outstanding_fen
     _save_lines(session, loan.id, account)  # type: ignore[arg-type]
     terms.fees_paid_fen = account.fees_paid_fen
     session.add(terms)
@@ -309,9 +344,16 @@ def add_charge(session: Session, user: User, org: Organisation, loan_id: int, bo
         amount = cny_to_fen(body.amount_cny)  # type: ignore[arg-type]
     else:
         assert body.as_of is not None
+        lending = lending_terms(session, loan)
+        if session.exec(select(ArrearsPosting.id).where(ArrearsPosting.loan_id == loan.id).limit(1)).first():
+            raise Conflict(f"penalty interest of loan {loan.id} is posted by the daily accrual (up to "
+                           f"{lending.arrears_accrued_to}); it cannot also be charged by hand")
         amount = penalty_interest_fen(account, body.as_of, body.multiplier)
         if amount == 0:
             raise FieldError("as_of", f"no principal is overdue on {body.as_of}: no penalty interest")
+        # the daily accrual continues from here, so the days charged are never charged again
+        lending.arrears_accrued_to = max(body.as_of, lending.arrears_accrued_to or body.as_of)
+        session.add(lending)
     expected, before = loan.version, terms.fees_charged_fen
     terms.fees_charged_fen += amount
     session.add(terms)

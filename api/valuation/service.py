@@ -7,18 +7,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
+from pydantic import ValidationError
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from api.audit import service as audit
-from api.core.db import utcnow
+from api.core.db import get_engine, utcnow
 from api.core.errors import FieldError, NotFound
 from api.identity.models import Organisation, OrgKind, User
 from api.pledge.service import get_ip_asset
+from api.transactions.service import register_for_valuation
 from api.valuation.models import Valuation, ValuationStatus
 from api.valuation.schemas import ValuationCreate
+from ipfin.money import fen_to_cny
 from valuation.engine import value_asset
-from valuation.request import ValuationRequest
+from valuation.request import TransactionIn, ValuationRequest
 from valuation.result import ValuationResult
 
 T = TypeVar("T")
@@ -64,8 +67,49 @@ class ProgressExecutor:
         return out
 
 
-def domain_request(body: ValuationCreate) -> ValuationRequest:
+def domain_request(body: ValuationCreate, session: Session | None = None) -> ValuationRequest:
+    """The pure request of ``body``, its market comparables filled from the IP transaction register
+    when it asks for them (see :func:`with_register`)."""
+    req = _as_request(body)
+    return with_register(req, session) if wants_register(body) else req
+
+
+def _as_request(body: ValuationCreate) -> ValuationRequest:
     return ValuationRequest.model_validate(body.model_dump(exclude={"ip_asset_id"}))
+
+
+def wants_register(body: ValuationRequest) -> bool:
+    """A market approach with a ``search`` given (as posted) and no transactions inline asks for the register."""
+    m = body.market
+    return m is not None and not m.transactions and "search" in m.model_fields_set
+
+
+def with_register(req: ValuationRequest, session: Session | None = None) -> ValuationRequest:
+    """``req`` with ``market.transactions`` = the register's rows of the subject's IP type traded on or
+    before the valuation date (ids = register ids, so ``search.include_ids``/``exclude_ids`` name them),
+    (the caller checks :func:`wants_register` on the request as posted); the engine then searches them
+    and its result lists every one, used or not, with the reason. Reads the shared register (every
+    organisation's rows: market facts) on ``session``, or a read-only session of its own."""
+    if session is None:
+        with Session(get_engine()) as own:
+            return with_register(req, own)
+    assert req.market is not None
+    register, _skipped = register_for_valuation(session, req.asset.ip_type.value, req.valuation_date)
+    if not register and not req.market.comparables:
+        raise FieldError("market.search", f"market.search: the IP transaction register holds no usable "
+                         f"{req.asset.ip_type.value} transaction on or before {req.valuation_date}; type "
+                         "comparables by hand (market.comparables) or give market.transactions")
+    rows = []
+    for t in register:
+        try:
+            rows.append(TransactionIn(
+                id=t.id, kind=t.kind, price_cny=fen_to_cny(t.price_fen), date=t.date, ip_type=t.ip_type,
+                ipc_or_nice_class=t.ipc_or_nice_class, industry=t.industry, region_code=t.region_code,
+                pricing_method=t.pricing_method, trading_mode=t.trading_mode,
+                remaining_life_years=t.remaining_life_years, quality_score=t.quality_score))
+        except ValidationError:  # a row outside what a request takes (e.g. life above 100 years): not comparable
+            continue
+    return req.model_copy(update={"market": req.market.model_copy(update={"transactions": rows})})
 
 
 def _field_of(msg: str) -> str:
@@ -116,7 +160,7 @@ def create_valuation(
     session: Session, user: User, body: ValuationCreate, *, result: ValuationResult | None, job_id: str | None = None
 ) -> Valuation:
     """Store a finished valuation, or a queued one that the job ``job_id`` will complete."""
-    req = domain_request(body)
+    req = _as_request(body)
     row = Valuation(
         owner_org_id=user.organisation_id, ip_asset_id=body.ip_asset_id, identifier=req.asset.identifier,
         ip_type=req.asset.ip_type.value, valuation_date=req.valuation_date, status=str(ValuationStatus.queued),

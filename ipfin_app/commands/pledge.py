@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from api.core.errors import NotFound
 from api.identity.models import Organisation, OrgKind
 from api.pledge.jobs import run_monitoring
 from api.pledge.service import today
@@ -172,6 +173,68 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     return 0
 
 
+def _db_session(args: Any) -> Any:
+    """A session on ``--database-url`` (default: the configured database)."""
+    import os
+
+    from api.core.config import reset_settings
+    from api.core.db import get_engine, set_engine
+
+    if getattr(args, "database_url", None):
+        os.environ["IPFIN_DATABASE_URL"] = args.database_url
+        reset_settings()
+        set_engine(None)
+    return Session(get_engine())
+
+
+def cmd_accrue(args: argparse.Namespace) -> int:
+    """``ipfin accrue``: the daily lending job (LPR resets, penalty and compound interest) on every loan."""
+    from api.pledge.arrears_jobs import run_accrual
+
+    try:
+        as_of = date.fromisoformat(args.as_of) if args.as_of else today()
+    except ValueError:
+        print(f"ipfin accrue: --as-of must be YYYY-MM-DD, got {args.as_of!r}", file=sys.stderr)
+        return 2
+    if as_of > today():
+        print("ipfin accrue: --as-of must not be in the future", file=sys.stderr)
+        return 2
+    with _db_session(args) as s:
+        out = run_accrual(s, None, None, as_of)
+    print(json.dumps(out, ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_calendar(args: argparse.Namespace) -> int:
+    """``ipfin calendar``: list a year, or set/delete an override (audited as the system user)."""
+    from api.pledge import calendar_admin
+
+    with _db_session(args) as s:
+        if args.action == "list":
+            view = calendar_admin.year_view(s, args.year or today().year)
+            print(json.dumps(view, ensure_ascii=False, indent=2, default=str))
+            return 0
+        try:
+            day = date.fromisoformat(args.day or "")
+        except ValueError:
+            print("ipfin calendar: --day YYYY-MM-DD is required", file=sys.stderr)
+            return 2
+        if args.action == "set":
+            if args.kind not in ("working", "holiday") or not args.note:
+                print("ipfin calendar set: --kind working|holiday and --note are required", file=sys.stderr)
+                return 2
+            calendar_admin.put_override(s, None, day, args.kind == "working", args.note)
+        else:
+            try:
+                calendar_admin.delete_override(s, None, day)
+            except NotFound as exc:
+                print(f"ipfin calendar: {exc}", file=sys.stderr)
+                return 1
+        s.commit()
+    print(f"ipfin calendar: {args.action} {day.isoformat()}")
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("pledge-schedule", help="repayment schedule of a pledge loan (exact fen)")
     p.add_argument("--amount", required=True, help="loan amount in CNY, e.g. 1000000.00")
@@ -199,3 +262,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--database-url", help="database URL (database job)")
     p.add_argument("--bank-org-id", type=int, help="monitor only this bank's loans (database job)")
     p.set_defaults(func=cmd_monitor)
+
+    p = subparsers.add_parser("accrue", help="daily lending job: LPR resets, penalty (罚息), compound interest (复利)")
+    p.add_argument("--as-of", help="accrue up to this date YYYY-MM-DD (default today); idempotent per day")
+    p.add_argument("--database-url", help="database URL")
+    p.set_defaults(func=cmd_accrue)
+
+    p = subparsers.add_parser("calendar", help="China calendar overrides (the State Council's yearly notice)")
+    p.add_argument("action", choices=["list", "set", "delete"])
+    p.add_argument("--year", type=int, help="year to list")
+    p.add_argument("--day", help="date YYYY-MM-DD to set or delete")
+    p.add_argument("--kind", choices=["working", "holiday"])
+    p.add_argument("--note", help="the notice the override comes from")
+    p.add_argument("--database-url", help="database URL")
+    p.set_defaults(func=cmd_calendar)

@@ -1,0 +1,77 @@
+"""Provisions by five-class category (正常/关注/次级/可疑/损失) at the bank's rates.
+
+A loan's class is the one its latest monitoring run recorded (``pledge_bucket_history``),
+or, for a loan never monitored, the overdue-day floor of :func:`pledge.monitoring.classify_loan`.
+Rates are the bank's (``PUT /pledge/provisions/rates``), else the 2002 guideline's reference
+rates (:class:`pledge.provisioning.ProvisionRates`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from api.audit import service as audit
+from api.core.tenancy import loan_visibility
+from api.identity.models import Organisation, User
+from api.pledge.models import BucketHistory, Loan, ProvisionRatesRow
+from api.pledge.products_schemas import ProvisionRatesIn
+from pledge.lifecycle import PAYABLE_STATES
+from pledge.monitoring import LoanClass, classify_loan
+from pledge.provisioning import ProvisionRates, guideline_deviations, portfolio_provision
+
+RATE_FIELDS = ("normal", "special_mention", "substandard", "doubtful", "loss", "general_reserve_rate")
+
+
+def bank_rates(session: Session, org_id: int | None) -> ProvisionRates:
+    row = session.get(ProvisionRatesRow, org_id) if org_id is not None else None
+    if row is None:
+        return ProvisionRates()
+    return ProvisionRates(**{k: Decimal(str(row.rates[k])) for k in RATE_FIELDS}, source="bank")
+
+
+def set_rates(session: Session, user: User, org: Organisation, body: ProvisionRatesIn) -> ProvisionRates:
+    """Store the bank's rates (they must not decrease from 正常 to 损失; 422 otherwise)."""
+    rates = ProvisionRates(**body.model_dump(), source="bank")  # ValueError → 422 by the route
+    row = session.get(ProvisionRatesRow, org.id)
+    before = dict(row.rates) if row else None
+    row = row or ProvisionRatesRow(org_id=org.id, rates={})  # type: ignore[arg-type]
+    row.rates = {k: str(getattr(rates, k)) for k in RATE_FIELDS}
+    row.updated_at = datetime.now(UTC)
+    session.add(row)
+    audit.record(session, user, "provision_rates", org.id, "set", before=before, after=row.rates)
+    return rates
+
+
+def provisions(session: Session, org: Organisation, as_of: date) -> dict[str, Any]:
+    """Count, outstanding, rate and provision per class of the live loans the organisation may see."""
+    loans = session.exec(select(Loan).where(loan_visibility(org),
+                                            col(Loan.status).in_([s.value for s in PAYABLE_STATES]))).all()
+    ids = [ln.id for ln in loans]
+    latest: dict[int, str] = {}
+    if ids:
+        for h in session.exec(select(BucketHistory).where(col(BucketHistory.loan_id).in_(ids), BucketHistory.as_of
+                                                          <= as_of).order_by(col(BucketHistory.as_of),
+                                                                             col(BucketHistory.id))).all():
+            latest[h.loan_id] = h.loan_class
+    classes = [(ln.outstanding_fen, LoanClass(latest.get(ln.id) or classify_loan(ln.days_past_due)))  # type: ignore[arg-type]
+               for ln in loans]
+    rates = bank_rates(session, org.id if str(org.kind) == "bank" else None)
+    summary = portfolio_provision(classes, rates)
+    counts = {k: 0 for k in LoanClass}
+    for _, k in classes:
+        counts[k] += 1
+    return {
+        "as_of": as_of,
+        "classes": [{"loan_class": k.value, "label_zh": k.zh, "count": counts[k],
+                     "outstanding_fen": summary.outstanding_by_class[k], "rate": rates.rate(k),
+                     "provision_fen": summary.provision_by_class[k]} for k in LoanClass],
+        "outstanding_fen": summary.outstanding_fen, "specific_provision_fen": summary.specific_provision_fen,
+        "general_reserve_fen": summary.general_reserve_fen, "npl_fen": summary.npl_fen,
+        "provision_coverage": summary.provision_coverage,
+        "rates": {k: getattr(rates, k) for k in RATE_FIELDS},
+        "guideline_deviations": guideline_deviations(rates),
+    }
