@@ -29,7 +29,8 @@ _PUBLIC_PREFIXES = (
     "/_dash-component-suites/", "/_dash-layout", "/_dash-dependencies", "/_dash-update-component",
     "/_reload-hash", "/_favicon", "/assets/", "/login", "/lang/", "/_alive",
 )
-_NAV = (("overview", "/"), ("bank", "/bank"), ("guarantor", "/guarantor"), ("abs", "/abs"))
+_NAV = (("overview", "/"), ("bank", "/bank"), ("guarantor", "/guarantor"), ("programme", "/programme"),
+        ("abs", "/abs"))
 
 
 def login_url(prefix: str, next_path: str | None = None) -> str:
@@ -43,7 +44,7 @@ def _header(prefix: str) -> html.Header:
     nav: list[Any] = []
     if viewer is not None:
         nav = [
-            dcc.Link(t(key, lang), href=f"{prefix}{path.lstrip('/')}", id=f"nav-{key}", style={"marginRight": "16px"})
+            dcc.Link(t(key, lang), href=f"{prefix}{path.lstrip('/')}", id=f"nav-{key}")
             for key, path in _NAV
             if viewer.may_see(key)
         ]
@@ -51,15 +52,15 @@ def _header(prefix: str) -> html.Header:
         html.A(
             "中文" if code == "zh" else "English",
             href=f"{prefix}lang/{code}",
-            id=f"lang-{code}",
-            style={"marginRight": "8px", "fontWeight": "700" if code == lang else "400"},
+            id=f"lang-{code}", lang="zh-CN" if code == "zh" else "en",
+            style={"fontWeight": "700" if code == lang else "400"},
         )
         for code in LANGS
     ]
     user: list[Any] = []
     if viewer is not None:
         user = [
-            html.Span(f"{viewer.email} · {viewer.org.name}", id="signed-in-as", style={"marginRight": "8px"}),
+            html.Span(f"{viewer.email} · {viewer.org.name}", id="signed-in-as", className="user-text"),
             html.Form(
                 html.Button(t("logout", lang), type="submit", id="logout-button"),
                 action="/api/v1/auth/logout", method="POST", style={"display": "inline"},
@@ -67,15 +68,12 @@ def _header(prefix: str) -> html.Header:
         ]
     return html.Header(
         [
-            html.H1(t("app_title", lang), style={"margin": "0", "fontSize": "20px"}),
-            html.Nav(nav, style={"flex": "1"}),
+            html.H1(t("app_title", lang)),
+            html.Nav(nav),
             html.Div(langs, id="lang-switch"),
-            html.Div(user, style={"fontSize": "13px"}),
+            html.Div(user, className="user"),
         ],
-        style={
-            "display": "flex", "gap": "24px", "alignItems": "center", "padding": "10px 24px",
-            "borderBottom": "1px solid #ddd", "fontFamily": "sans-serif",
-        },
+        className="app-header",
     )
 
 
@@ -96,7 +94,7 @@ def create_dash(requests_prefix: str = "/dashboard/") -> Dash:
             [
                 dcc.Location(id="app-url"),
                 _header(requests_prefix),
-                html.Main(dash.page_container, style={"padding": "16px 24px", "fontFamily": "sans-serif"}),
+                html.Main(dash.page_container),
             ]
         )
 

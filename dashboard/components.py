@@ -1,7 +1,8 @@
 """Small layout helpers shared by the pages: KPI cards, tables with CSV/Excel export, empty states.
 
 A table is described by columns ``(header, kind)`` and rows of raw values; ``kind`` says how
-to show a value (``fen`` in 万元/亿元 or CNY millions, ``int``, ``pct``, ``date``, ``text``)
+to show a value (``fen`` in 万元/亿元 or CNY millions, ``int``, ``pct``, ``date``, ``text``; ``name``
+and ``code`` are user data such as names and identifiers, shown as entered)
 and how to export it (``fen`` exported as exact CNY with two decimals).
 """
 
@@ -19,24 +20,44 @@ from dashboard import data
 from dashboard.i18n import amount_unit, cny_exact, fmt_amount, fmt_count, fmt_date, fmt_pct, in_unit, t
 
 Column = tuple[str, str]  # (header, kind)
+USER_TEXT = ("name", "code")
+"""Column kinds shown exactly as entered (names, identifiers): marked ``user-text`` so a language
+check can tell data from the interface's own words."""
 
-CARD_STYLE = {
-    "border": "1px solid #dde3ea", "borderRadius": "8px", "padding": "12px 16px", "minWidth": "170px",
-    "background": "#fafcff", "flex": "1",
-}
+CARD_STYLE: dict[str, str] = {}  # the look is in assets/theme.css (class "kpi")
 ROW_STYLE = {"display": "flex", "gap": "12px", "flexWrap": "wrap", "marginBottom": "16px"}
 
 
-def kpi_card(card_id: str, label: str, value_text: str, raw_value: Any, change_text: str | None = None) -> html.Div:
-    """A KPI card; ``data-value`` holds the exact figure (fen or count) for tests and screen readers."""
+def _change_line(text: str, lower_is_better: bool = False) -> html.Div:
+    """One comparison line of a KPI card, green when better and red when worse (▲ up, ▼ down: the
+    arrow carries the direction too, so colour is never the only cue)."""
+    up, down = ("▲" in text), ("▼" in text)
+    if lower_is_better:
+        up, down = down, up
+    tone = "good" if up else "bad" if down else "flat"
+    return html.Div(text, className=f"kpi-change kpi-{tone}")
+
+
+def kpi_card(
+    card_id: str, label: str, value_text: str, raw_value: Any, change_text: str | None = None,
+    *, changes: Sequence[str] = (), definition: str | None = None, lower_is_better: bool = False,
+) -> html.Div:
+    """A KPI card; ``data-value`` holds the exact figure (fen or count) for tests and screen readers,
+    ``changes`` are comparison lines (同比, 环比) and ``definition`` the tooltip saying how it is defined."""
+    head: list[Any] = [label]
+    if definition:
+        head.append(html.Span("ⓘ", className="kpi-info", **{"aria-hidden": "true"}))
     children: list[Any] = [
-        html.Div(label, style={"color": "#556", "fontSize": "13px"}),
-        html.Div(value_text, className="kpi-value", style={"fontSize": "22px", "fontWeight": "600"}),
+        html.Div(head, className="kpi-label"),
+        html.Div(value_text, className="kpi-value"),
     ]
-    if change_text is not None:
-        children.append(html.Div(change_text, className="kpi-change", style={"fontSize": "12px", "color": "#667"}))
+    lines = [*([change_text] if change_text is not None else []), *changes]
+    children += [_change_line(c, lower_is_better) for c in lines]
     attrs: dict[str, Any] = {"data-value": str(raw_value)}
-    return html.Div(children, id=card_id, className="kpi", style=CARD_STYLE, **attrs)
+    if definition:
+        attrs["title"] = definition
+        attrs["aria-description"] = definition
+    return html.Div(children, id=card_id, className="kpi", **attrs)
 
 
 def display_value(value: Any, kind: str, lang: str) -> str:
@@ -63,8 +84,10 @@ def export_value(value: Any, kind: str) -> Any:
     return value
 
 
-def export_headers(columns: Sequence[Column]) -> list[str]:
-    return [f"{h} (CNY)" if k == "fen" else h for h, k in columns]
+def export_headers(columns: Sequence[Column], lang: str = "en") -> list[str]:
+    """Header row of an export; money columns name their unit: '(CNY)' or '（元）'."""
+    unit = " (CNY)" if lang == "en" else "（元）"
+    return [f"{h}{unit}" if k == "fen" else h for h, k in columns]
 
 
 def export_rows(columns: Sequence[Column], rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
@@ -92,7 +115,7 @@ def data_table(
         return display_value(v, kind, lang)
 
     def align(kind: str) -> dict[str, str]:
-        return {"textAlign": "left" if kind in ("text", "date") else "right", "padding": "2px 8px"}
+        return {"textAlign": "left" if kind in ("text", "date", "name", "code") else "right"}
 
     head = html.Thead(
         html.Tr(
@@ -101,50 +124,55 @@ def data_table(
     )
     body = html.Tbody(
         [
-            html.Tr([html.Td(cell(v, k, u), style=align(k)) for v, (_, k), u in zip(r, columns, units, strict=True)])
+            html.Tr([html.Td(cell(v, k, u), style=align(k), className="user-text" if k in USER_TEXT else None)
+                     for v, (_, k), u in zip(r, columns, units, strict=True)])
             for r in rows[:max_rows]
         ]
     )
     attrs: dict[str, Any] = {"data-rows": str(len(rows))}
     return html.Div(
-        html.Table([head, body], style={"borderCollapse": "collapse", "width": "100%", "fontSize": "13px"}),
-        id=table_id, className="data-table", **attrs,
-        style={"maxHeight": "360px", "overflowY": "auto"},
+        html.Table([head, body]), id=table_id, className="data-table", **attrs,
     )
 
 
 def export_buttons(page: str, table: str, lang: str) -> html.Div:
     """CSV and Excel buttons wired to the page's pattern-matching export callback."""
-    style = {"marginRight": "6px", "fontSize": "12px"}
     return html.Div(
         [
             html.Button(
-                t(f"export_{fmt}", lang), id={"type": f"{page}-export", "table": table, "fmt": fmt}, style=style
+                t(f"export_{fmt}", lang), id={"type": f"{page}-export", "table": table, "fmt": fmt},
+                className="btn-export",
             )
             for fmt in ("csv", "xlsx")
         ],
-        style={"margin": "4px 0"},
+        className="export-row",
     )
 
 
 def section(title: str, *children: Any, section_id: str | None = None) -> html.Section:
     kw: dict[str, Any] = {"id": section_id} if section_id else {}
-    return html.Section(
-        [html.H3(title, style={"fontSize": "16px", "margin": "18px 0 6px"}), *children],
-        style={"marginBottom": "12px"}, **kw,
-    )
+    return html.Section([html.H3(title, className="section-title"), *children], className="panel", **kw)
 
 
 def empty_state(message: str, element_id: str | None = None) -> html.Div:
     kw: dict[str, Any] = {"id": element_id} if element_id else {}
-    return html.Div(
-        message, className="empty-state",
-        style={"padding": "24px", "color": "#667", "border": "1px dashed #ccd", "borderRadius": "8px"}, **kw,
-    )
+    return html.Div(message, className="empty-state", **kw)
 
 
 def graph(graph_id: str, figure: Any = None) -> dcc.Graph:
-    return dcc.Graph(id=graph_id, figure=figure or {}, config={"displaylogo": False})
+    """A Plotly graph without plotly branding; wrapped by the caller in :func:`loading` where a callback fills it."""
+    config: dict[str, Any] = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+    return dcc.Graph(id=graph_id, figure=figure or {}, config=config)
+
+
+def loading(*children: Any) -> html.Div:
+    """A loading state over a panel while its callback runs, so stale figures never pass for current ones.
+
+    Pure CSS (``assets/theme.css``): Dash flags a component being updated with
+    ``data-dash-is-loading``; the box then dims it and shows a spinner. (``dcc.Loading`` re-mounts
+    its children on every update, which re-draws every Plotly graph and froze the page for seconds.)
+    """
+    return html.Div(list(children), className="loading-box")
 
 
 def page_guard(page: str, prefix: str = "/dashboard/") -> tuple[Any, str, Any]:

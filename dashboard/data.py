@@ -21,8 +21,10 @@ from api.pledge import reports as pledge_reports
 from api.risk_sharing import reports as risk_sharing_reports
 from api.securitization import reports as securitization_reports
 from api.stats import collateral as stats_collateral
-from api.stats import filters
+from api.stats import filters, kpis
 from api.stats import service as stats
+from api.stats.definitions import DEFINITIONS
+from api.stats.stock import npl_stock
 from api.valuation import reports as valuation_reports
 from dashboard.i18n import LANG_COOKIE, norm_lang
 
@@ -86,6 +88,77 @@ def overview(
     """This period's and the previous period's headline figures (one SQL scan)."""
     with get_engine().connect() as conn:
         return stats.overview_with_previous(conn, viewer.org, flt, threshold_cny)
+
+
+def bureau_overview(viewer: Viewer, flt: filters.LoanFilter, threshold_cny: int) -> dict[str, Any]:
+    """Every headline figure with 环比 and 同比 — the same function as ``GET /api/v1/stats/overview``."""
+    with get_engine().connect() as conn:
+        return kpis.bureau_overview(conn, viewer.org, flt, date.today(), threshold_cny)
+
+
+def definition(key: str, lang: str) -> str:
+    """How a figure is defined, in the language (the API's ``definitions``)."""
+    entry = DEFINITIONS.get(key)
+    return "" if entry is None else entry["en" if lang == "en" else "zh"]
+
+
+def default_period(viewer: Viewer, today: date | None = None) -> tuple[date, date, int | None]:
+    """The landing period: this year to today (DESIGN.md §6: a default period ends at today). If the
+    viewer's data has nothing this year, the latest year with data, whole — returned as the third
+    element so the page can say so."""
+    today = today or date.today()
+    _first, last = data_period(viewer)
+    if last is None or last >= date(today.year, 1, 1):
+        return date(today.year, 1, 1), today, None
+    return date(last.year, 1, 1), date(last.year, 12, 31), last.year
+
+
+MAP_METRICS = ("amount", "count", "npl", "compensation")
+
+
+def map_values(
+    viewer: Viewer, flt: filters.LoanFilter, level: str, metric: str
+) -> tuple[dict[str, int | float | None], list[stats.BreakdownRow]]:
+    """Per-region figures for a choropleth: region code → financing (fen), loan count, NPL ratio
+    (stock at period end) or compensation paid (fen); and the breakdown rows they come from.
+
+    ``level`` is the breakdown (province, city or county) within ``flt``'s province / region.
+    NPL and compensation are computed per region through the same service functions as the
+    headline figures (one query per region on the map), so a region's value equals the
+    overview filtered to that region. (Computed here from existing services; a grouped
+    version belongs in ``api.stats``.)
+    """
+    if metric not in MAP_METRICS:
+        raise ValueError(f"metric: must be one of {', '.join(MAP_METRICS)}")
+    with get_engine().connect() as conn:
+        rows = stats.breakdowns(conn, viewer.org, flt, (level,))[level]
+        if metric == "amount":
+            return {r.key: r.amount_fen for r in rows}, rows
+        if metric == "count":
+            return {r.key: r.loan_count for r in rows}, rows
+        out: dict[str, int | float | None] = {}
+        today = date.today()
+        for r in rows:
+            sub = _region_filter(flt, level, r.key)
+            if sub is None:
+                continue
+            if metric == "npl":
+                out[r.key] = npl_stock(conn, viewer.org, sub, today).npl_ratio
+            else:
+                out[r.key] = sum(c.paid_fen for c in stats.compensation_by_party(conn, viewer.org, sub) or [])
+        return out, rows
+
+
+def _region_filter(flt: filters.LoanFilter, level: str, code: str) -> filters.LoanFilter | None:
+    """``flt`` narrowed to one region of a map (None for a code that is not a region of that level)."""
+    from dataclasses import replace
+
+    try:
+        if level == "province":
+            return replace(flt, province_code=code, region_code=None)
+        return replace(flt, province_code=code[:2] + "0000", region_code=code)
+    except ValueError:
+        return None
 
 
 def breakdowns(viewer: Viewer, flt: filters.LoanFilter, keys: tuple[str, ...]) -> dict[str, list[stats.BreakdownRow]]:
@@ -177,3 +250,23 @@ def latest_valuation_report(viewer: Viewer) -> dict[str, Any] | None:
     tornado bars (input, value at low, value at high, fen), from its stored result."""
     with get_engine().connect() as conn:
         return valuation_reports.latest_valuation_report(conn, viewer.org)
+
+
+# ------------------------------------------------------------------ programme page (rule cost, break-even fee)
+
+PAGE_ACCESS["programme"] = {"fund", "bureau", "guarantor", "reguarantor"}
+
+
+def programme_rules() -> list[tuple[str, str]]:
+    """(rule id, name) the programme page offers: shipped presets and stored rule families."""
+    from api.stats import programme
+
+    return programme.rule_ids()
+
+
+def programme_view(viewer: Viewer, rule_id: str, province_code: str | None, seed: int, n_paths: int = 1_000,
+                   years: int = 1) -> dict[str, Any]:
+    """What the rule costs each payer on the book the viewer may aggregate, and the break-even fee vs the cap."""
+    from api.stats import programme
+
+    return programme.programme_view(viewer.org, rule_id, province_code, seed, n_paths, years)

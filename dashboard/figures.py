@@ -12,23 +12,34 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from dashboard.i18n import amount_unit, in_unit, name, t
+from dashboard.i18n import amount_unit, bucket_label, in_unit, name, t
 
 FONT = "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, Arial, sans-serif"
 BLUE = "#1f5fa8"
-ORANGE = "#e07b24"
+ORANGE = "#d9730d"
+GREY = "#9aa8b8"
+NAVY = "#0b2545"
+# one categorical palette for every page (blue first; distinguishable in print and for most colour-blind readers)
+PALETTE = ["#1f5fa8", "#d9730d", "#2a9d8f", "#8e5bb5", "#c0392b", "#6b8e23", "#7f8c8d", "#e9c46a"]
 
 
 def _layout(fig: go.Figure, title: str, height: int = 360) -> go.Figure:
     fig.update_layout(
-        title={"text": title, "x": 0.01, "font": {"size": 15}},
+        title={"text": title, "x": 0.01, "font": {"size": 15, "color": NAVY}},
         template="plotly_white",
-        font={"family": FONT, "size": 12},
-        margin={"l": 60, "r": 20, "t": 48, "b": 40},
+        font={"family": FONT, "size": 12, "color": "#1d2733"},
+        colorway=PALETTE,
+        margin={"l": 60, "r": 20, "t": 48 if title else 16, "b": 40},
         height=height,
-        legend={"orientation": "h", "y": -0.15},
+        legend={"orientation": "h", "y": -0.18},
+        hoverlabel={"font": {"family": FONT}},
     )
     return fig
+
+
+def style(fig: go.Figure, title: str, height: int = 360) -> go.Figure:
+    """The dashboard's one theme (font, palette, margins) applied to a figure built elsewhere."""
+    return _layout(fig, title, height)
 
 
 def empty_figure(message: str, title: str = "") -> go.Figure:
@@ -44,15 +55,26 @@ def _get(row: Any, key: str) -> Any:
     return row[key] if isinstance(row, dict) else getattr(row, key)
 
 
-def timeseries_figure(points: Sequence[Any], lang: str, title: str | None = None) -> go.Figure:
-    """Financing amount per period (bars) and number of loans (line, right axis).
+def _next_year(period: str) -> str:
+    """'2024-03' → '2025-03', '2024Q2' → '2025Q2', '2024' → '2025' (a year-ago period's counterpart)."""
+    return f"{int(period[:4]) + 1}{period[4:]}" if period[:4].isdigit() else period
+
+
+def timeseries_figure(
+    points: Sequence[Any], lang: str, title: str | None = None, year_ago: Sequence[Any] = ()
+) -> go.Figure:
+    """Financing amount per period (bars), number of loans (line, right axis) and, if given, the
+    same periods a year earlier (grey bars beside, 同比).
 
     ``points`` have ``period``, ``amount_fen`` and ``loan_count``; one bar and one line point each.
+    ``year_ago`` points are matched to this period's by shifting their period one year on.
     """
-    title = title or t("timeseries", lang)
+    title = title if title is not None else t("timeseries", lang)
     if not points:
         return empty_figure(t("no_data", lang), title)
-    divisor, unit = amount_unit(max(abs(_get(p, "amount_fen")) for p in points), lang)
+    earlier = {_next_year(_get(p, "period")): _get(p, "amount_fen") for p in year_ago}
+    biggest = max([abs(_get(p, "amount_fen")) for p in points] + [abs(v) for v in earlier.values()])
+    divisor, unit = amount_unit(biggest, lang)
     x = [_get(p, "period") for p in points]
     fig = go.Figure()
     fig.add_bar(
@@ -63,9 +85,17 @@ def timeseries_figure(points: Sequence[Any], lang: str, title: str | None = None
         x=x, y=[_get(p, "loan_count") for p in points], name=t("loan_count", lang), yaxis="y2",
         mode="lines+markers", line={"color": ORANGE},
     )
+    if year_ago:
+        fig.add_bar(
+            x=x, y=[float(in_unit(earlier.get(p, 0), divisor)) for p in x],
+            name=f"{t('year_ago_series', lang)} ({unit})", marker_color=GREY,
+        )
     fig.update_layout(
         yaxis={"title": {"text": unit}},
-        yaxis2={"title": {"text": t("loan_count", lang)}, "overlaying": "y", "side": "right", "showgrid": False},
+        yaxis2={"title": {"text": t("loan_count", lang)}, "overlaying": "y", "side": "right", "showgrid": False,
+                "rangemode": "tozero", "tickformat": ",d",
+                # whole loans only: a small count gets a tick per loan instead of repeated rounded ticks
+                "dtick": 1 if max(_get(p, "loan_count") for p in points) <= 8 else None},
         xaxis={"type": "category"},
     )
     return _layout(fig, title)
@@ -115,7 +145,7 @@ def bucket_figure(buckets: Sequence[Any], lang: str, title: str, value: str = "l
     """Vertical bars, one per bucket in the given order (distribution of value, LTV, DPD)."""
     if not buckets or all(_get(b, value) == 0 for b in buckets):
         return empty_figure(t("no_data", lang), title)
-    x = [_get(b, "label") for b in buckets]
+    x = [bucket_label(str(_get(b, "label")), lang) for b in buckets]
     if value.endswith("_fen"):
         divisor, unit = amount_unit(max(abs(_get(b, value)) for b in buckets), lang)
         ys = [float(in_unit(_get(b, value), divisor)) for b in buckets]
@@ -129,9 +159,11 @@ def bucket_figure(buckets: Sequence[Any], lang: str, title: str, value: str = "l
 
 
 def stacked_bar_figure(
-    categories: Sequence[str], series: Mapping[str, Sequence[int]], lang: str, title: str, money: bool = True
+    categories: Sequence[str], series: Mapping[str, Sequence[int]], lang: str, title: str, money: bool = True,
+    barmode: str = "stack",
 ) -> go.Figure:
-    """Stacked bars: one trace per series (e.g. payouts per party, cash flow per tranche), fen in."""
+    """Stacked (or ``barmode="group"``) bars: one trace per series (e.g. payouts per party, cash flow
+    per tranche), fen in."""
     if not categories or not series:
         return empty_figure(t("no_data", lang), title)
     fig = go.Figure()
@@ -140,7 +172,7 @@ def stacked_bar_figure(
     for label, values in series.items():
         ys = [float(in_unit(v, divisor)) for v in values] if money else list(values)
         fig.add_bar(x=list(categories), y=ys, name=label)
-    fig.update_layout(barmode="stack", xaxis={"type": "category"}, yaxis={"title": {"text": unit if money else ""}})
+    fig.update_layout(barmode=barmode, xaxis={"type": "category"}, yaxis={"title": {"text": unit if money else ""}})
     return _layout(fig, title)
 
 
@@ -163,8 +195,10 @@ def tornado_figure(rows: Sequence[tuple[str, float, float]], base: float, lang: 
     ordered = sorted(rows, key=lambda r: abs(r[2] - r[1]))
     labels = [r[0] for r in ordered]
     fig = go.Figure()
-    fig.add_bar(y=labels, x=[r[1] - base for r in ordered], base=base, orientation="h", name="low", marker_color=ORANGE)
-    fig.add_bar(y=labels, x=[r[2] - base for r in ordered], base=base, orientation="h", name="high", marker_color=BLUE)
+    fig.add_bar(y=labels, x=[r[1] - base for r in ordered], base=base, orientation="h", name=t("low_input", lang),
+                marker_color=ORANGE)
+    fig.add_bar(y=labels, x=[r[2] - base for r in ordered], base=base, orientation="h", name=t("high_input", lang),
+                marker_color=BLUE)
     fig.update_layout(barmode="overlay", yaxis={"type": "category"})
     return _layout(fig, title)
 

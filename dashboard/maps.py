@@ -44,6 +44,11 @@ hidden; without this script an offline page shows an empty map. Dash serves the 
 """
 
 
+def geo_asset(level: MapLevel, parent: str | None = None) -> str:
+    """The boundary file's path under ``dashboard/assets`` (for Dash's ``get_asset_url``)."""
+    return geo_path(level, parent).relative_to(GEO_DIR.parent).as_posix()
+
+
 def geo_path(level: MapLevel, parent: str | None = None) -> Path:
     """The boundary file for a map level: all provinces, a province's cities, or a city's counties."""
     if level == "province":
@@ -121,6 +126,7 @@ def choropleth(
     colorscale: str | list[list[Any]] | None = None,
     value_format: str = ",.2f",
     height: int = 520,
+    geojson_url: str | None = None,
 ) -> go.Figure:
     """A choropleth of ``values`` (region code → number) over one map, drawable offline.
 
@@ -136,6 +142,9 @@ def choropleth(
     level, parent : "province" (parent None), "city" (parent = province code) or "county" (parent = city code).
     metric : label of the value, e.g. "融资金额（万元）" or "NPL ratio".
     lang : "zh" or "en".
+    geojson_url : where the browser fetches the same boundary file (e.g. Dash's
+        ``get_asset_url("geo/provinces.json")``); the figure then carries the URL instead of the
+        boundaries twice, which keeps a Dash callback's response and the renderer's work small.
 
     Examples
     --------
@@ -156,15 +165,16 @@ def choropleth(
         p = feats[code]
         return p["name"] if lang == "zh" else f"{p['name']} {p.get('name_en', '')}".strip()
 
+    shapes: Any = geojson_url or geo
     fig = go.Figure()
     fig.add_trace(go.Choropleth(
-        geojson=geo, featureidkey="properties.adcode", locations=without, z=[0] * len(without),
+        geojson=shapes, featureidkey="properties.adcode", locations=without, z=[0] * len(without),
         colorscale=[[0, NO_DATA_FILL], [1, NO_DATA_FILL]], showscale=False, name=_NO_DATA[lang],
         customdata=[[label(c)] for c in without], marker={"line": {"color": BORDER, "width": 0.6}},
         hovertemplate=f"%{{customdata[0]}}<br>{_NO_DATA[lang]}<extra></extra>",
     ))
     fig.add_trace(go.Choropleth(
-        geojson=geo, featureidkey="properties.adcode", locations=with_data,
+        geojson=shapes, featureidkey="properties.adcode", locations=with_data,
         z=[float(values[c]) for c in with_data], colorscale=colorscale or DEFAULT_COLORSCALE,
         customdata=[[label(c)] for c in with_data], name=metric,
         marker={"line": {"color": BORDER, "width": 0.6}},

@@ -25,12 +25,15 @@ from dashboard.components import (
     export_rows,
     graph,
     kpi_card,
+    loading,
     page_guard,
     section,
 )
-from dashboard.i18n import fmt_amount, fmt_count, fmt_pct, t
+from dashboard.i18n import bucket_label, enum_name, fmt_amount, fmt_count, fmt_pct, name, t
+from ipfin.reference import IP_TYPES
+from valuation.report import LABELS as VALUATION_LABELS
 
-dash.register_page(__name__, path="/bank", name="Bank 银行", title="ipfin · bank collateral")
+dash.register_page(__name__, path="/bank", name="银行质押品", title="知识产权金融监测 · 银行质押品")
 
 PAGE = "bank"
 TABLES = ("alerts", "ltv", "value", "dpd", "monitoring", "valuations")
@@ -47,29 +50,30 @@ def layout(**_: Any) -> Any:
     return html.Div(
         [
             dcc.Download(id="bk-download"),
-            html.H2(t("bank", lang), style={"margin": "4px 0 12px"}),
+            html.H2(t("bank", lang), className="page-title"),
             html.Div(
                 [
-                    html.Div([html.Label(t("as_of", lang), style={"fontSize": "12px"}),
+                    html.Div([html.Label(t("as_of", lang)),
                               dcc.DatePickerSingle(id="bk-asof", date=date.today().isoformat(),
-                                                   display_format="YYYY-MM-DD")]),
-                    html.Div([html.Label(t("ltv_limit", lang), style={"fontSize": "12px"}),
+                                                   display_format="YYYY-MM-DD", first_day_of_week=1)]),
+                    html.Div([html.Label(t("ltv_limit", lang)),
                               dcc.RadioItems(id="bk-ltv-limit", value=60, inline=True,
+                                             inputStyle={"marginRight": "4px"}, labelStyle={"marginRight": "10px"},
                                              options=[{"label": f"{p}%", "value": p} for p in (50, 60, 70)])]),
                 ],
-                style={**ROW_STYLE, "alignItems": "flex-end"},
+                className="filters panel",
             ),
             html.Div(id="bk-kpis", style=ROW_STYLE),
             html.Div(
                 [
-                    html.Div([graph("bk-value-graph"), tbl("value")], style={"flex": "1", "minWidth": "380px"}),
-                    html.Div([graph("bk-ltv-graph"), tbl("ltv")], style={"flex": "1", "minWidth": "380px"}),
+                    html.Div([loading(graph("bk-value-graph")), tbl("value")], className="panel"),
+                    html.Div([loading(graph("bk-ltv-graph")), tbl("ltv")], className="panel"),
                 ],
-                style=ROW_STYLE,
+                className="grid-2",
             ),
-            html.Div([graph("bk-dpd-graph"), tbl("dpd")]),
+            html.Div([loading(graph("bk-dpd-graph")), tbl("dpd")], className="panel"),
             section(t("alerts", lang), tbl("alerts")),
-            section(f"{t('alerts', lang)} · pledge monitoring", tbl("monitoring")),
+            section(t("pledge_monitoring", lang), tbl("monitoring")),
             section(t("valuation_report", lang), tbl("valuations"), html.Div(id="bk-valuation-detail")),
         ],
         id="bank-page",
@@ -86,10 +90,12 @@ def _columns(key: str, lang: str) -> list[Column]:
             (t("lapse", lang), "text"), (t("revaluation_due", lang), "text"),
         ]
     if key == "monitoring":
-        return [("code", "text"), ("severity", "text"), (t("count", lang), "int"), (t("as_of", lang), "date")]
+        return [(t("alert_code", lang), "text"), (t("severity", lang), "text"), (t("count", lang), "int"),
+                (t("as_of", lang), "date")]
     return [
-        ("id", "int"), ("identifier", "text"), (t("ip_type", lang), "text"), (t("as_of", lang), "date"),
-        (t("collateral_value", lang), "fen"), ("P5", "fen"), ("low", "fen"), ("high", "fen"),
+        (t("reference", lang), "int"), (t("identifier", lang), "code"), (t("ip_type", lang), "text"),
+        (t("as_of", lang), "date"), (t("collateral_value", lang), "fen"), (t("value_p5", lang), "fen"),
+        (t("value_low", lang), "fen"), (t("value_high", lang), "fen"),
     ]
 
 
@@ -97,16 +103,22 @@ def _yes(flag: bool) -> str:
     return "●" if flag else ""
 
 
-def _rows(key: str, viewer: Any, as_of: date, limit_pct: int, rep: Any = None) -> list[list[Any]] | None:
-    """Rows of one table (None: that module's tables do not exist yet)."""
+def _rows(
+    key: str, viewer: Any, as_of: date, limit_pct: int, rep: Any = None, lang: str = "en"
+) -> list[list[Any]] | None:
+    """Rows of one table in the language (None: that module's tables do not exist yet)."""
     if key == "monitoring":
         mon = data.monitoring_alerts(viewer)
-        return None if mon is None else [[m["code"], m["severity"], m["count"], m["as_of"]] for m in mon]
+        return None if mon is None else [
+            [enum_name("alert", m["code"], lang), enum_name("severity", m["severity"], lang), m["count"], m["as_of"]]
+            for m in mon
+        ]
     if key == "valuations":
         vals = data.valuation_list(viewer)
         return None if vals is None else [
-            [v["id"], v["identifier"], v["ip_type"], v["valuation_date"], v["appraised_value_fen"], v["mc_p5_fen"],
-             v["appraised_low_fen"], v["appraised_high_fen"]] for v in vals
+            [v["id"], v["identifier"], name(IP_TYPES.get(v["ip_type"], (v["ip_type"],) * 2), lang),
+             v["valuation_date"], v["appraised_value_fen"], v["mc_p5_fen"], v["appraised_low_fen"],
+             v["appraised_high_fen"]] for v in vals
         ]
     rep = rep or data.collateral_report(viewer, as_of, limit_pct)
     if key == "alerts":
@@ -116,7 +128,7 @@ def _rows(key: str, viewer: Any, as_of: date, limit_pct: int, rep: Any = None) -
             for a in rep.alerts
         ]
     buckets = {"ltv": rep.ltv_distribution, "value": rep.value_distribution, "dpd": rep.dpd_buckets}[key]
-    return [[b.label, b.loan_count, b.amount_fen] for b in buckets]
+    return [[bucket_label(b.label, lang), b.loan_count, b.amount_fen] for b in buckets]
 
 
 def _as_of(value: Any) -> date:
@@ -140,21 +152,25 @@ def update_bank(as_of_value: Any, limit: Any) -> Any:
     lang = data.current_lang()
     as_of, limit_pct = _as_of(as_of_value), int(limit or 60)
     rep = data.collateral_report(viewer, as_of, limit_pct)
+    def card(card_id: str, key: str, text: str, raw: Any, def_key: str) -> Any:
+        return kpi_card(card_id, t(key, lang), text, raw, definition=t(def_key, lang))
+
     kpis = [
-        kpi_card("bk-kpi-loans", t("loan_count", lang), fmt_count(rep.loan_count), rep.loan_count),
-        kpi_card("bk-kpi-outstanding", t("outstanding", lang), fmt_amount(rep.outstanding_fen, lang),
-                 rep.outstanding_fen),
-        kpi_card("bk-kpi-value", t("collateral_value", lang), fmt_amount(rep.appraised_fen, lang), rep.appraised_fen),
-        kpi_card("bk-kpi-ltv", t("weighted_ltv", lang), fmt_pct(rep.weighted_ltv),
-                 f"{rep.outstanding_fen}/{rep.appraised_fen}"),
-        kpi_card("bk-kpi-breach", t("ltv_breach", lang), fmt_count(rep.ltv_breach_count), rep.ltv_breach_count),
-        kpi_card("bk-kpi-lapse", t("lapse", lang), fmt_count(rep.lapse_count), rep.lapse_count),
-        kpi_card("bk-kpi-reval", t("revaluation_due", lang), fmt_count(rep.revaluation_due_count),
-                 rep.revaluation_due_count),
+        card("bk-kpi-loans", "loan_count", fmt_count(rep.loan_count), rep.loan_count, "def_bk_loans"),
+        card("bk-kpi-outstanding", "outstanding", fmt_amount(rep.outstanding_fen, lang), rep.outstanding_fen,
+             "def_bk_outstanding"),
+        card("bk-kpi-value", "collateral_value", fmt_amount(rep.appraised_fen, lang), rep.appraised_fen,
+             "def_bk_value"),
+        card("bk-kpi-ltv", "weighted_ltv", fmt_pct(rep.weighted_ltv), f"{rep.outstanding_fen}/{rep.appraised_fen}",
+             "def_bk_ltv"),
+        card("bk-kpi-breach", "ltv_breach", fmt_count(rep.ltv_breach_count), rep.ltv_breach_count, "def_bk_breach"),
+        card("bk-kpi-lapse", "lapse", fmt_count(rep.lapse_count), rep.lapse_count, "def_bk_lapse"),
+        card("bk-kpi-reval", "revaluation_due", fmt_count(rep.revaluation_due_count), rep.revaluation_due_count,
+             "def_bk_reval"),
     ]
     tables: list[Any] = []
     for key in TABLES:
-        rows = _rows(key, viewer, as_of, limit_pct, rep)
+        rows = _rows(key, viewer, as_of, limit_pct, rep, lang)
         if rows is None:
             tables.append(empty_state(t("not_available", lang), f"bk-{key}-empty"))
         else:
@@ -181,13 +197,15 @@ def show_valuation(_: Any) -> Any:
     report = data.latest_valuation_report(viewer)
     if report is None:
         return None
-    children: list[Any] = [html.Div(f"#{report['id']} {report['identifier']} · {report['valuation_date']}")]
+    children: list[Any] = [html.Div(f"#{report['id']} {report['identifier']} · {report['valuation_date']}",
+                                    className="user-text")]
     if report["histogram_counts"]:
         children.append(graph("bk-valuation-distribution", figures.binned_distribution_figure(
             report["histogram_edges_fen"], report["histogram_counts"], lang, t("value_distribution", lang))))
     if report["tornado"]:
         children.append(graph("bk-valuation-tornado", figures.tornado_fen_figure(
-            report["tornado"], report["tornado_base_fen"], lang, t("valuation_report", lang))))
+            [(name(VALUATION_LABELS.get(i, (i, i)), lang), lo, hi) for i, lo, hi in report["tornado"]],
+            report["tornado_base_fen"], lang, t("valuation_report", lang))))
     if len(children) == 1:
         children.append(empty_state(t("no_data", lang)))
     return children
@@ -204,10 +222,10 @@ def export_table(clicks: Any, as_of_value: Any, limit: Any) -> Any:
     """CSV or Excel of one table, recomputed on the server."""
     viewer, lang, key, fmt = export_request(clicks, PAGE)
     as_of = _as_of(as_of_value)
-    rows = _rows(key, viewer, as_of, int(limit or 60)) or []
+    rows = _rows(key, viewer, as_of, int(limit or 60), lang=lang) or []
     cols = _columns(key, lang)
     values = export_rows(cols, rows)
     stem = f"ipfin-bank-{key}-{as_of.isoformat()}"
     if fmt == "xlsx":
-        return dcc.send_bytes(export.to_xlsx(export_headers(cols), values, key), f"{stem}.xlsx")
-    return dcc.send_bytes(export.to_csv(export_headers(cols), values), f"{stem}.csv")
+        return dcc.send_bytes(export.to_xlsx(export_headers(cols, lang), values, key), f"{stem}.xlsx")
+    return dcc.send_bytes(export.to_csv(export_headers(cols, lang), values), f"{stem}.csv")

@@ -15,9 +15,10 @@ KPI_CALLBACK = {
                {"id": "ov-date", "property": "end_date", "value": "2025-12-31"},
                *[{"id": i, "property": "value", "value": None} for i in ("ov-province", "ov-industry", "ov-iptype",
                                                                           "ov-bank")],
-               {"id": "ov-threshold", "property": "value", "value": 10_000_000}],
+               {"id": "ov-threshold", "property": "value", "value": 10_000_000},
+               {"id": "ov-city", "property": "data", "value": None}],
     "changedPropIds": ["ov-date.start_date"],
-    "state": [],
+    "state": [{"id": "ov-default", "property": "data", "value": None}],
 }
 
 

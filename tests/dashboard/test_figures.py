@@ -121,3 +121,25 @@ def test_loan_status_names_in_both_languages() -> None:
 
     assert status_name("in_claim", "zh") == "代偿中" and status_name("in_claim", "en") == "in claim"
     assert status_name("something_new", "en") == "something_new"
+
+
+def test_the_trend_shows_the_same_periods_a_year_earlier_beside_this_years() -> None:
+    """同比 in the trend: a grey bar per period with the year-earlier amount, matched by period
+    (2024-Q2 → 2025-Q2), 0 where the earlier year had no loans; same unit as this year's bars."""
+    earlier = [SeriesPoint("2024-Q1", 1, 1_400_000_025), SeriesPoint("2024-Q3", 2, 500_000_000)]
+    fig = figures.timeseries_figure(SERIES, "zh", year_ago=earlier)
+    bars, _line, before = fig.data
+    assert list(before.x) == list(bars.x) == ["2025-Q1", "2025-Q2", "2025-Q3"]
+    assert list(before.y) == [1400.0, 0.0, 500.0]  # 万元, like this year's bars
+    assert "上年同期" in before.name and "万元" in before.name
+    assert len(figures.timeseries_figure(SERIES, "zh").data) == 2  # no earlier series asked: no grey bars
+
+
+def test_bucket_labels_and_export_headers_are_chinese_in_chinese() -> None:
+    buckets = [Bucket("no valuation", 1, 0), Bucket("1-5M", 2, 100), Bucket(">50M", 0, 0), Bucket("≤40%", 1, 5)]
+    fig = figures.bucket_figure(buckets, "zh", "分布")
+    assert list(fig.data[0].x) == ["无评估值", "100-500万元", ">5000万元", "≤40%"]
+    assert list(figures.bucket_figure(buckets, "en", "x").data[0].x) == ["no valuation", "1-5M", ">50M", "≤40%"]
+    cols = [("省份", "text"), ("融资金额", "fen")]
+    assert export_headers(cols, "zh") == ["省份", "融资金额（元）"]
+    assert export_headers(cols, "en") == ["省份", "融资金额 (CNY)"]

@@ -17,7 +17,7 @@ from api.pledge.models import LoanCollateral
 from tests.factories import borrower_body, ip_asset_body, loan_body
 
 AMOUNT_FEN = 500_000_000  # loan_body: 5,000,000.00 CNY
-ORIG = "2026-09-01"
+ORIG = "2025-09-01"
 
 
 def bank_team(make_user: Any) -> tuple[Any, Any]:
@@ -38,10 +38,10 @@ def setup_loan(client: Any, maker: Any, *, fee_paid: bool = True, valued: bool =
     assert r.status_code == 200, r.text
     if valued:
         r = client.post(f"/api/v1/ip-assets/{aid}/valuations", headers=maker.headers, json={
-            "value_cny": "12000000.00", "p5_cny": "7000000.00", "score": "82", "valuation_date": "2026-08-01",
+            "value_cny": "12000000.00", "p5_cny": "7000000.00", "score": "82", "valuation_date": "2025-08-01",
             "source": "appraiser", "report_reference": "渝评报字[2026]第0815号"})
         assert r.status_code == 201, r.text
-    body = loan_body(b["id"], [aid], origination_date=ORIG, maturity_date="2027-09-01", **loan_kw)
+    body = loan_body(b["id"], [aid], origination_date=ORIG, maturity_date="2026-09-01", **loan_kw)
     loan = client.post("/api/v1/loans", json=body, headers=maker.headers)
     assert loan.status_code == 201, loan.text
     return {**loan.json(), "asset_id": aid}
@@ -220,7 +220,7 @@ def test_two_concurrent_approvals_exactly_one_succeeds(client: Any, make_user: A
             _ = loan.version  # both read the same version before either writes
             barrier.wait()
             try:
-                crud_pledge.transition(s, user, org, loan, TransitionRequest(action="approve", on=date(2026, 9, 1)))
+                crud_pledge.transition(s, user, org, loan, TransitionRequest(action="approve", on=date(2025, 9, 1)))
                 s.commit()
                 outcomes.append("ok")
             except (Conflict, IllegalTransition):
@@ -241,7 +241,7 @@ def test_disbursement_is_undone_the_same_day_but_not_the_next(client: Any, make_
     maker, checker = bank_team(make_user)
     lid = setup_loan(client, maker)["id"]
     to_active(client, maker, checker, lid)
-    r = move(client, checker, lid, "undo_disbursement", on="2026-09-02")
+    r = move(client, checker, lid, "undo_disbursement", on="2025-09-02")
     assert r.status_code == 409 and "own day" in r.json()["detail"]["message"]
     r = move(client, checker, lid, "undo_disbursement")
     assert r.status_code == 200 and r.json()["loan"]["status"] == "pledge_registered"
@@ -308,7 +308,7 @@ def test_payments_are_applied_interest_first_and_bad_payments_are_refused(client
     assert loan["outstanding_fen"] == AMOUNT_FEN - 1000
     for bad, field in [({"amount_cny": "-1", "paid_on": ORIG}, "amount_cny"),
                        ({"amount_cny": "1.001", "paid_on": ORIG}, "amount_cny"),
-                       ({"amount_cny": "10.00", "paid_on": "2026-08-01"}, "paid_on")]:
+                       ({"amount_cny": "10.00", "paid_on": "2025-08-01"}, "paid_on")]:
         r = client.post(f"/api/v1/loans/{lid}/payments", headers=maker.headers, json=bad)
         assert r.status_code == 422 and field in str(r.json()["detail"]), r.text
     assert client.get(f"/api/v1/loans/{lid}/payments", headers=maker.headers).json()["count"] == 1
@@ -370,13 +370,13 @@ def _row(**kw: str) -> str:
     d = {"borrower_name": "示例科技", "credit_code": credit_code(), "region_code": "500100", "industry": "C",
          "size_class": "small", "ip_type": "invention_patent", "identifier": patent_number(), "title": "一种方法",
          "legal_status": "granted", "amount_cny": "2000000.00", "annual_rate": "0.0385",
-         "origination_date": "2026-09-01", "maturity_date": "2027-09-01", **kw}
+         "origination_date": "2025-09-01", "maturity_date": "2026-09-01", **kw}
     return ",".join(d.values()) + "\n"
 
 
 def test_import_is_all_or_nothing_with_a_per_row_error_report(client: Any, make_user: Any, session: Any) -> None:
     maker, _ = bank_team(make_user)
-    bad = HEADER + _row() + _row(credit_code="91500000XXXXXXXXXX") + _row(amount_cny="-5", maturity_date="2026-01-01")
+    bad = HEADER + _row() + _row(credit_code="91500000XXXXXXXXXX") + _row(amount_cny="-5", maturity_date="2025-01-01")
     r = client.post("/api/v1/pledge/loans/import", headers=maker.headers,
                     files={"file": ("loans.csv", bad.encode("utf-8"), "text/csv")})
     assert r.status_code == 422
@@ -462,7 +462,7 @@ def test_monitoring_job_from_the_command_line_for_one_bank(client: Any, make_use
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers())
     for _ in range(2):  # a re-run on the same day adds no duplicate alerts or bucket records
-        args = parser.parse_args(["monitor", "--as-of", "2026-11-30", "--bank-org-id", str(maker.org.id)])
+        args = parser.parse_args(["monitor", "--as-of", "2025-11-30", "--bank-org-id", str(maker.org.id)])
         assert args.func(args) == 0
     loan = client.get(f"/api/v1/loans/{lid}", headers=maker.headers).json()
     assert loan["status"] == "overdue" and loan["days_past_due"] > 0
@@ -504,7 +504,7 @@ def test_any_api_action_sequence_keeps_balance_non_negative_and_audit_complete(c
     def run(steps: list[tuple[str, int]]) -> None:
         lid = setup_loan(client, maker)["id"]
         accepted = 1  # the create event
-        day = date(2026, 9, 1)
+        day = date(2025, 9, 1)
         for kind, k in steps:
             day += timedelta(days=12)
             if kind == "pay":
@@ -552,7 +552,7 @@ def test_a_stored_valuation_can_back_the_collateral_by_its_id(client: Any, make_
     maker, _ = bank_team(make_user)
     aid = setup_loan(client, maker, valued=False)["asset_id"]
     stored = Valuation(owner_org_id=maker.org.id, ip_asset_id=aid, identifier="x", ip_type="invention_patent",
-                       valuation_date=date(2026, 8, 20), status="succeeded", appraised_value_fen=987_654_321,
+                       valuation_date=date(2025, 8, 20), status="succeeded", appraised_value_fen=987_654_321,
                        mc_p5_fen=555_000_000, n_paths=1000, seed=1, request={})
     session.add(stored)
     session.commit()
@@ -560,10 +560,10 @@ def test_a_stored_valuation_can_back_the_collateral_by_its_id(client: Any, make_
                     json={"source": "valuation", "valuation_id": stored.id, "score": "75"})
     assert r.status_code == 201, r.text
     assert (r.json()["value_fen"], r.json()["p5_fen"], r.json()["valuation_date"]) == (
-        987_654_321, 555_000_000, "2026-08-20")
+        987_654_321, 555_000_000, "2025-08-20")
     other = make_user("bank", "officer")
     foreign = Valuation(owner_org_id=other.org.id, ip_asset_id=None, identifier="y", ip_type="invention_patent",
-                        valuation_date=date(2026, 8, 20), status="succeeded", appraised_value_fen=1, n_paths=1,
+                        valuation_date=date(2025, 8, 20), status="succeeded", appraised_value_fen=1, n_paths=1,
                         seed=1, request={})
     session.add(foreign)
     session.commit()
@@ -571,5 +571,5 @@ def test_a_stored_valuation_can_back_the_collateral_by_its_id(client: Any, make_
                     json={"source": "valuation", "valuation_id": foreign.id})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "valuation_id"]
     r = client.post(f"/api/v1/ip-assets/{aid}/valuations", headers=maker.headers,
-                    json={"source": "appraiser", "value_cny": "100.00", "valuation_date": "2026-08-01"})
+                    json={"source": "appraiser", "value_cny": "100.00", "valuation_date": "2025-08-01"})
     assert r.status_code == 422 and "report_reference" in r.text
