@@ -45,7 +45,7 @@ def test_payments_on_a_live_loan_without_a_ledger_are_409_not_500(client: Any, m
     session.add(loan)
     session.commit()
     r = client.post(f"/api/v1/loans/{lid}/payments", headers=maker.headers, json={"amount_cny": "100.00",
-                                                                                   "paid_on": "2026-10-01"})
+                                                                                   "paid_on": "2025-10-01"})
     assert r.status_code == 409 and "no repayment ledger" in r.json()["detail"]
     r = client.post(f"/api/v1/loans/{lid}/charges", headers=maker.headers, json={"kind": "fee", "amount_cny": "5"})
     assert r.status_code == 409
@@ -65,7 +65,7 @@ def test_huge_amounts_and_ids_are_422_naming_the_field(client: Any, make_user: A
     cases = [
         (f"/api/v1/loans/{lid}/payments", {"amount_cny": HUGE, "paid_on": ORIG}, "amount_cny"),
         (f"/api/v1/ip-assets/{aid}/valuations", {"source": "appraiser", "value_cny": HUGE, "report_reference": "R",
-                                                 "valuation_date": "2026-08-01"}, "value_cny"),
+                                                 "valuation_date": "2025-08-01"}, "value_cny"),
         (f"/api/v1/ip-assets/{aid}/valuations", {"source": "valuation", "valuation_id": 2**64}, "valuation_id"),
         ("/api/v1/pledge/max-loan", {"collateral": [{"asset_id": "P", "ip_type": "invention_patent", "score": "85",
                                                      "value_cny": HUGE}]}, "value_cny"),
@@ -85,7 +85,7 @@ def test_a_p5_above_the_appraised_value_is_refused(client: Any, make_user: Any) 
     maker, _ = bank_team(make_user)
     aid = setup_loan(client, maker, valued=False)["asset_id"]
     r = client.post(f"/api/v1/ip-assets/{aid}/valuations", headers=maker.headers, json={
-        "source": "appraiser", "value_cny": "100.00", "p5_cny": "200.00", "valuation_date": "2026-08-01",
+        "source": "appraiser", "value_cny": "100.00", "p5_cny": "200.00", "valuation_date": "2025-08-01",
         "report_reference": "R"})
     assert r.status_code == 422 and "p5_cny" in r.text
     r = client.post("/api/v1/pledge/max-loan", headers=maker.headers, json={"collateral": [
@@ -99,11 +99,11 @@ def test_a_p5_above_the_appraised_value_is_refused(client: Any, make_user: Any) 
 def test_a_move_dated_before_the_previous_move_is_422_and_writes_nothing(client: Any, make_user: Any) -> None:
     maker, checker = bank_team(make_user)
     lid = setup_loan(client, maker)["id"]
-    assert move(client, maker, lid, "submit", on="2026-09-10").status_code == 200
-    r = move(client, checker, lid, "start_review", on="2026-09-09")
+    assert move(client, maker, lid, "submit", on="2025-09-10").status_code == 200
+    r = move(client, checker, lid, "start_review", on="2025-09-09")
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "on"]
     assert events(client, maker, lid) == ["create", "submit"]
-    assert move(client, checker, lid, "start_review", on="2026-09-10").status_code == 200
+    assert move(client, checker, lid, "start_review", on="2025-09-10").status_code == 200
 
 
 # ---------------------------------------------------------------- monitoring
@@ -115,11 +115,11 @@ def test_ltv_breach_raises_one_margin_call_event_per_run_day(client: Any, make_u
     lid, aid = loan["id"], loan["asset_id"]
     to_active(client, maker, checker, lid)
     r = client.post(f"/api/v1/ip-assets/{aid}/valuations", headers=maker.headers, json={
-        "source": "appraiser", "value_cny": "6000000.00", "score": "60", "valuation_date": "2026-09-15",
+        "source": "appraiser", "value_cny": "6000000.00", "score": "60", "valuation_date": "2025-09-15",
         "report_reference": "复评[2026]01"})
     assert r.status_code == 201, r.text
     for _ in range(2):
-        run = client.post("/api/v1/pledge/monitoring/run", json={"as_of": "2026-09-21"}, headers=maker.headers)
+        run = client.post("/api/v1/pledge/monitoring/run", json={"as_of": "2025-09-21"}, headers=maker.headers)
         assert run.status_code == 200, run.text
     alerts = client.get(f"/api/v1/alerts?loan_id={lid}&code=ltv_breach", headers=maker.headers).json()
     assert alerts["count"] == 1 and alerts["data"][0]["data"]["ltv"].startswith("0.8333")
@@ -148,7 +148,7 @@ def test_monitor_command_refuses_a_bad_date(capsys: Any) -> None:
 
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers())
-    args = parser.parse_args(["monitor", "--as-of", "2026-13-01"])
+    args = parser.parse_args(["monitor", "--as-of", "2025-13-01"])
     assert args.func(args) == 2
     assert "--as-of" in capsys.readouterr().err
 
@@ -162,15 +162,15 @@ def test_without_a_recorded_expiry_the_statutory_term_still_blocks_a_loan_outliv
     maker, _ = bank_team(make_user)
     b = client.post("/api/v1/borrowers", json=borrower_body(), headers=maker.headers).json()
     a = client.post("/api/v1/ip-assets", headers=maker.headers, json=ip_asset_body(
-        b["id"], filing_date="2007-03-01", annual_fee_paid_until="2030-12-31")).json()  # in force until 2027-03-01
+        b["id"], filing_date="2006-03-01", annual_fee_paid_until="2030-12-31")).json()  # in force until 2026-03-01
     client.post(f"/api/v1/ip-assets/{a['id']}/valuations", headers=maker.headers, json={
-        "source": "appraiser", "value_cny": "12000000.00", "score": "80", "valuation_date": "2026-08-01",
+        "source": "appraiser", "value_cny": "12000000.00", "score": "80", "valuation_date": "2025-08-01",
         "report_reference": "R"})
     lid = client.post("/api/v1/loans", headers=maker.headers, json=loan_body(
-        b["id"], [a["id"]], origination_date=ORIG, maturity_date="2027-09-01")).json()["id"]
+        b["id"], [a["id"]], origination_date=ORIG, maturity_date="2026-09-01")).json()["id"]
     el = client.get(f"/api/v1/loans/{lid}/eligibility?on={ORIG}", headers=maker.headers).json()
     assert [r["reason"] for r in el["reasons"]] == ["maturity_after_expiry"]
-    assert "2027-03-01" in el["reasons"][0]["message"]
+    assert "2026-03-01" in el["reasons"][0]["message"]
 
 
 # ---------------------------------------------------------------- disposal
@@ -269,7 +269,7 @@ def test_a_bureau_reads_loans_of_its_region_only_and_never_moves_them(
 def test_eligibility_on_or_after_maturity_is_422_on_the_query_parameter(client: Any, make_user: Any) -> None:
     maker, _ = bank_team(make_user)
     lid = setup_loan(client, maker)["id"]
-    r = client.get(f"/api/v1/loans/{lid}/eligibility?on=2027-09-01", headers=maker.headers)
+    r = client.get(f"/api/v1/loans/{lid}/eligibility?on=2026-09-01", headers=maker.headers)
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "on"]
 
 
@@ -300,7 +300,7 @@ def test_monitoring_runs_as_a_background_job_on_request(client: Any, make_user: 
 
 def test_terms_must_fit_the_loan_term_and_give_a_non_negative_rate(client: Any, make_user: Any) -> None:
     maker, _ = bank_team(make_user)
-    lid = setup_loan(client, maker)["id"]  # 2026-09-01 → 2027-09-01: 12 months
+    lid = setup_loan(client, maker)["id"]  # 2025-09-01 → 2026-09-01: 12 months
     for body, field in [({"rate_kind": "lpr_spread", "lpr": "0.0100", "spread_bp": -1000}, "spread_bp"),
                         ({"annual_rate": "0.04", "months_per_period": 12, "n_periods": 5}, "n_periods"),
                         ({"annual_rate": "0.04", "n_periods": 1}, "n_periods")]:
@@ -312,7 +312,7 @@ def test_terms_must_fit_the_loan_term_and_give_a_non_negative_rate(client: Any, 
     assert r.status_code == 200 and r.json()["n_periods"] == 4
     s = client.get(f"/api/v1/loans/{lid}/schedule", headers=maker.headers).json()
     assert [i["principal_fen"] for i in s["data"]] == [0, 0, 0, 500_000_000]
-    assert s["data"][-1]["due_date"] == "2027-09-01"
+    assert s["data"][-1]["due_date"] == "2026-09-01"
     # interest of the first quarter: 5,000,000 × 4.5 % × days / 360, to the fen (ACT/360, the PBoC daily rate
     # for an interest-only loan)
     first = s["data"][0]
@@ -353,7 +353,7 @@ def test_a_valuation_without_indicator_score_cannot_set_the_pledge_rate(client: 
     maker, _ = bank_team(make_user)
     loan = setup_loan(client, maker, valued=False)
     client.post(f"/api/v1/ip-assets/{loan['asset_id']}/valuations", headers=maker.headers, json={
-        "source": "appraiser", "value_cny": "12000000.00", "valuation_date": "2026-08-01", "report_reference": "R"})
+        "source": "appraiser", "value_cny": "12000000.00", "valuation_date": "2025-08-01", "report_reference": "R"})
     el = client.get(f"/api/v1/loans/{loan['id']}/eligibility?on={ORIG}", headers=maker.headers).json()
     assert [r["reason"] for r in el["reasons"]] == ["valuation_missing"] and "indicator score" in el["reasons"][0][
         "message"]
