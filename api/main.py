@@ -20,7 +20,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from api.core.config import get_settings
 from api.core.db import get_engine, upgrade
-from api.core.docs import install_offline_docs
+from api.core.docs import install_offline_docs, install_request_examples
 from api.core.errors import Conflict, FieldError, NotFound, field_error
 from api.core.middleware import TransportGuard
 from api.router import api_router
@@ -76,6 +76,7 @@ def create_app(*, migrate: bool = True) -> FastAPI:
         lifespan=lifespan,
     )
     install_offline_docs(app)  # Swagger UI and ReDoc from an installed package: /docs works offline
+    install_request_examples(app, settings.api_v1_str)  # an example body for every request (issue 15)
     app.include_router(api_router, prefix=settings.api_v1_str)
     app.add_middleware(TransportGuard)
 

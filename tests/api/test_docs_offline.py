@@ -155,13 +155,16 @@ def test_swagger_ui_renders_every_route_with_the_network_disabled(live_server: s
 
 @pytest.mark.db
 def test_every_request_body_has_an_example(client: TestClient) -> None:
-    """Issue 15: the docs show an example request for every route that takes a body."""
+    """Issue 15: the docs show an example request for every route that takes a body (a CSV/Excel upload,
+    ``multipart/form-data``, shows a file chooser instead)."""
     spec = client.get("/api/v1/openapi.json").json()
     schemas = spec["components"]["schemas"]
     missing = []
     for path, ops in spec["paths"].items():
         for method, op in ops.items():
-            for media in op.get("requestBody", {}).get("content", {}).values():
+            for media_type, media in op.get("requestBody", {}).get("content", {}).items():
+                if media_type == "multipart/form-data":
+                    continue
                 ref = media.get("schema", {}).get("$ref", "")
                 named = schemas.get(ref.rsplit("/", 1)[-1], {}) if ref else {}
                 if not (media.get("example") or media.get("examples") or named.get("examples")):

@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 
 from tests.factories import borrower_body, ip_asset_body, loan_body
-from tests.risk_sharing.api_helpers import preset_body
+from tests.risk_sharing.api_helpers import defaulted_loan, preset_body
 
 pytestmark = pytest.mark.db
 
@@ -50,7 +50,7 @@ POLICY: dict[tuple[str, str], str] = {
     ("POST", "/users/{user_id}/enable"): "admin",
     ("GET", "/organisations"): "list",
     ("POST", "/organisations"): "admin",
-    ("GET", "/organisations/{org_id}"): "object",
+    ("GET", "/organisations/{org_id}"): "shared",  # counterparties: name, kind and region are not secret
     ("GET", "/audit-events"): "list",
     ("GET", "/jobs/{job_id}"): "object",
     # pledge loans
@@ -88,6 +88,36 @@ POLICY: dict[tuple[str, str], str] = {
     ("GET", "/pledge/policy"): "own",
     ("PUT", "/pledge/policy"): "own",
     ("GET", "/pledge/transitions"): "shared",
+    ("PATCH", "/ip-assets/{asset_id}"): "object",
+    ("GET", "/ip-assets/{asset_id}/registry"): "object",
+    ("GET", "/loans/{loan_id}/lending-terms"): "object",
+    ("POST", "/loans/{loan_id}/product"): "object",
+    ("POST", "/loans/{loan_id}/reprice"): "object",
+    ("GET", "/loans/{loan_id}/restructurings"): "object",
+    ("POST", "/loans/{loan_id}/restructurings"): "object",
+    ("POST", "/loans/{loan_id}/restructurings/{request_id}/approve"): "object",
+    ("POST", "/loans/{loan_id}/restructurings/{request_id}/reject"): "object",
+    ("GET", "/pledge/products"): "list",
+    ("POST", "/pledge/products"): "own",
+    ("GET", "/pledge/products/{product_id}"): "object",
+    ("PATCH", "/pledge/products/{product_id}"): "object",
+    ("GET", "/pledge/lpr"): "shared",
+    ("POST", "/pledge/lpr"): "admin",
+    ("GET", "/pledge/calendar/{year}"): "shared",
+    ("PUT", "/pledge/calendar/overrides/{day}"): "admin",
+    ("DELETE", "/pledge/calendar/overrides/{day}"): "admin",
+    ("POST", "/pledge/arrears/run"): "own",
+    ("GET", "/pledge/provisions"): "own",
+    ("PUT", "/pledge/provisions/rates"): "own",
+    # the IP transaction register: market facts every organisation reads; only the recorder edits
+    ("GET", "/ip-transactions"): "shared",
+    ("POST", "/ip-transactions"): "own",
+    ("POST", "/ip-transactions/import"): "own",
+    ("GET", "/ip-transactions/export"): "shared",
+    ("GET", "/ip-transactions/reports/volumes"): "shared",
+    ("GET", "/ip-transactions/{transaction_id}"): "shared",
+    ("PATCH", "/ip-transactions/{transaction_id}"): "object",
+    ("DELETE", "/ip-transactions/{transaction_id}"): "object",
     # valuation
     ("GET", "/valuations"): "list",
     ("POST", "/valuations"): "own",
@@ -144,6 +174,9 @@ POLICY: dict[tuple[str, str], str] = {
     ("GET", "/stress-runs"): "list",
     ("POST", "/stress-runs"): "own",
     ("GET", "/stress-runs/{stress_run_id}"): "object",
+    # rule cost and break-even fee: run on the book the caller may see in aggregate (a bank: its own)
+    ("POST", "/rule-costs"): "own",
+    ("POST", "/guarantee-fees"): "own",
     # bureau statistics: aggregates within the caller's scope
     ("GET", "/stats/overview"): "list",
     ("GET", "/stats/breakdown"): "list",
@@ -200,7 +233,7 @@ def world(client: Any, make_user: Any, engine: Any) -> dict[str, Any]:
     asset = client.post(f"{V1}/ip-assets", json=asset_body, headers=h)
     assert asset.status_code == 201, asset.text
     loan = client.post(f"{V1}/loans", json=loan_body(borrower.json()["id"], [asset.json()["id"]],
-                                                     reference=f"A-LOAN-{mark}", guarantor_org_id=guarantor.org.id,
+                                                     guarantor_org_id=guarantor.org.id,
                                                      guarantee_fee_rate="0.012"), headers=h)
     assert loan.status_code == 201, loan.text
     ids: dict[str, Any] = {"borrower_id": borrower.json()["id"], "asset_id": asset.json()["id"],
@@ -219,7 +252,10 @@ def world(client: Any, make_user: Any, engine: Any) -> dict[str, Any]:
     # a valuation of the asset
     from tests.valuation.test_api_valuations import body as valuation_body
 
-    val = client.post(f"{V1}/valuations", json=valuation_body(paths=2000, ip_asset_id=ids["asset_id"]), headers=h)
+    vbody = valuation_body(paths=2000, ip_asset_id=ids["asset_id"])
+    vbody["asset"] |= {"identifier": asset.json()["identifier"], "filing_date": asset_body["filing_date"],
+                       "grant_date": asset_body["grant_date"]}
+    val = client.post(f"{V1}/valuations", json=vbody, headers=h)
     assert val.status_code == 201, val.text
     ids["valuation_id"] = val.json()["id"]
     # a background job (monitoring) of A's bank
@@ -255,12 +291,24 @@ def world(client: Any, make_user: Any, engine: Any) -> dict[str, Any]:
         "party_orgs": {"reguarantor": reguarantor.org.id, "nfgf": fund.org.id}}, headers=h)
     assert claim.status_code == 201, claim.text
     ids["claim_id"] = claim.json()["id"]
+    bank_checker_h = bank_checker.headers
+    prod = client.post(f"{V1}/pledge/products", json={"code": f"P{mark}", "name": "知识产权质押贷",
+                                                      "fixed_rate": "0.045"}, headers=bank_checker_h)
+    assert prod.status_code == 201, prod.text
+    tx = client.post(f"{V1}/ip-transactions", json={
+        "ref": f"TX-{mark}", "kind": "sale", "price_cny": "1000000.00", "transaction_date": "2025-06-01",
+        "ip_type": "invention_patent", "ipc_or_nice_class": "H01M 10/0525", "industry": "C", "region_code": "500100",
+        "pricing_method": "agreement", "trading_mode": "agreement", "remaining_life_years": 10}, headers=h)
+    assert tx.status_code == 201, tx.text
+    ids |= {"product_id": prod.json()["id"], "transaction_id": tx.json()["id"], "request_id": 1,
+            "year": date.today().year, "day": f"{date.today().year + 1}-01-02"}
+    defaulted_loan(client, engine, h, status="active")  # a live loan to score and stress
     ew = client.post(f"{V1}/early-warning/runs", json={}, headers=h)
     assert ew.status_code == 201, ew.text
     st = client.post(f"{V1}/stress-runs", json={"scenario": "sector_downturn"}, headers=h)
     assert st.status_code == 201, st.text
     ids |= {"ew_run_id": ew.json()["id"], "stress_run_id": st.json()["id"]}
-    markers = [mark, f"A-LOAN-{mark}", borrower.json()["credit_code"], asset.json()["identifier"]]
+    markers = [mark, loan.json()["reference"], borrower.json()["credit_code"], asset.json()["identifier"]]
     foreign = {}
     for kind in FOREIGN_KINDS:
         region = "330000" if kind == "bureau" else None
