@@ -426,3 +426,5 @@ _T.update({
                 "substandard 35%, doubtful 60%, loss 90%)."),
 })
 ENUMS["party"].setdefault("appraiser", ("评估机构", "appraiser"))
+_T["pg_no_eligible"] = ("所选范围内没有符合该规则条件的贷款（如企业层级、单户上限、担保要求）。",
+                        "No loan in this selection is eligible under the rule (firm tier, borrower cap, guarantee).")

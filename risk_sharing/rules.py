@@ -14,6 +14,11 @@ integer fen by the engine; shares in percent (``Decimal``); rates as fractions
 Versions: rules of one family share an ``id`` and differ by ``version``; their
 ``[effective_from, effective_to]`` date ranges (both inclusive) must not overlap.
 The version in force on the loan's origination date applies to that loan.
+
+Programme parts beside the risk shares: an insurer's policy (premium, per-loan and annual limits) and
+subsidies with annual budgets (贴息, appraisal-, guarantee-fee and premium subsidies).
+
+Long because the rule is one validated schema: splitting it would scatter the cross-field checks.
 """
 
 from __future__ import annotations
@@ -320,6 +325,48 @@ class RiskFee(_Frozen):
         return self
 
 
+class SubsidyKind(StrEnum):
+    """What a programme subsidy (补贴) pays part of."""
+
+    INTEREST = "interest"  # 贴息: part of the interest the borrower pays
+    APPRAISAL_FEE = "appraisal_fee"  # 评估费补贴: part of the valuation fee at origination
+    GUARANTEE_FEE = "guarantee_fee"  # 担保费补贴: part of the guarantee fee
+    INSURANCE_PREMIUM = "insurance_premium"  # 保费补贴: part of the insurance premium
+
+
+class Insurance(_Frozen):
+    """IP pledge-financing insurance (知识产权质押融资保险) in a "loan + guarantee + insurance" programme.
+
+    The insurer is a party of the rule (role ``insurer``) with its share of the loss; the policy adds its
+    premium and limits. ``annual_limit_cny`` (年度累计赔偿限额) is the insurer's annual cap: the rule carries it
+    in ``caps.party_year_cny`` so claim reviews and the simulator apply it like any party budget.
+    ``per_loan_limit_cny`` (单笔赔偿限额) caps what the insurer pays on one loan; what it does not pay stays
+    with the residual bearer (or is re-spread under ``cap_overflow: pro_rata_uncapped``).
+    """
+
+    party: PartyKey = Field(description="key of the insurer party")
+    product: str = Field("", description="product, e.g. 知识产权质押融资保证保险 (补偿险/损失险/综合险)")
+    premium_rate: DecimalFraction = Field(description="annual premium on the insured principal, fraction")
+    per_loan_limit_cny: MoneyCNY | None = Field(None, description="most the insurer pays on one loan, CNY")
+    annual_limit_cny: MoneyCNY | None = Field(None, description="most the insurer pays in one year, CNY")
+
+
+class Subsidy(_Frozen):
+    """A programme subsidy paid from a budget (贴息, 评估费/担保费/保费补贴), per loan, up to an annual budget.
+
+    A loan draws ``rate`` × the subsidised cost (interest paid, appraisal fee, guarantee fee or premium),
+    at most ``max_per_loan_cny`` a year (the appraisal fee once); loans draw in order until the year's
+    ``annual_budget_cny`` is used up.
+    """
+
+    key: PartyKey = Field(description="unique key of the subsidy within the rule, e.g. 'interest_subsidy'")
+    kind: SubsidyKind
+    payer: str = Field(min_length=1, description="budget holder, e.g. 市知识产权局 / 市财政局")
+    rate: DecimalFraction = Field(description="share of the cost the subsidy pays, fraction: 0.5 = half")
+    max_per_loan_cny: MoneyCNY | None = Field(None, description="most one loan receives in a year, CNY")
+    annual_budget_cny: MoneyCNY | None = Field(None, description="the subsidy's annual budget, CNY")
+
+
 # --------------------------------------------------------------------------- the rule
 
 
@@ -351,6 +398,29 @@ class Rule(_Frozen):
     trigger: Trigger = Trigger.model_validate({})
     recovery: RecoveryPolicy = RecoveryPolicy.model_validate({})
     fees: tuple[RiskFee, ...] = ()
+    insurance: Insurance | None = Field(None, description="the insurer's policy (premium and limits), if any")
+    subsidies: tuple[Subsidy, ...] = Field((), description="interest and fee subsidies with annual budgets")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _insurance_limit_is_a_party_cap(cls, data: Any) -> Any:
+        """Carry the insurer's annual limit into ``caps.party_year_cny`` (one cap, applied everywhere)."""
+        if not isinstance(data, Mapping) or not isinstance(data.get("insurance"), Mapping):
+            return data
+        ins = data["insurance"]
+        limit, key = ins.get("annual_limit_cny"), ins.get("party")
+        if limit is None or not isinstance(key, str):
+            return data
+        caps = data.get("caps") or {}
+        if not isinstance(caps, Mapping):
+            return data
+        year = dict(caps.get("party_year_cny") or {})
+        if key in year and _exact_decimal(year[key]) != _exact_decimal(limit):
+            raise ValueError(
+                f"insurance.annual_limit_cny: {limit} differs from caps.party_year_cny['{key}'] = {year[key]}"
+            )
+        year[key] = limit
+        return {**data, "caps": {**caps, "party_year_cny": year}}
 
     @model_validator(mode="before")
     @classmethod
@@ -408,6 +478,15 @@ class Rule(_Frozen):
         for fee in self.fees:
             if fee.party not in known:
                 raise ValueError(f"fees.party: '{fee.party}' is not a party key")
+        if self.insurance is not None:
+            key = self.insurance.party
+            if key not in known or self.party(key).role is not PartyRole.INSURER:
+                raise ValueError(f"insurance.party: '{key}' is not a party of role insurer")
+            if key not in comp:
+                raise ValueError(f"insurance.party: '{key}' is not a compensating party")
+        subsidy_keys = [s.key for s in self.subsidies]
+        if len(set(subsidy_keys)) != len(subsidy_keys):
+            raise ValueError("subsidies: keys must not repeat")
         return self
 
     # ---- helpers
@@ -417,6 +496,12 @@ class Rule(_Frozen):
             if p.key == key:
                 return p
         raise KeyError(key)
+
+    def party_per_loan_limit_cny(self, key: str) -> Decimal | None:
+        """The most party ``key`` pays on one loan (the insurer's per-loan limit), ``None`` if unlimited."""
+        if self.insurance is not None and self.insurance.party == key:
+            return self.insurance.per_loan_limit_cny
+        return None
 
     @property
     def party_keys(self) -> tuple[str, ...]:
@@ -512,6 +597,7 @@ __all__ = [
     "Caps",
     "Eligibility",
     "FirmSize",
+    "Insurance",
     "LossBase",
     "LossBasis",
     "NPLClass",
@@ -521,6 +607,8 @@ __all__ = [
     "RecoveryPolicyKind",
     "RiskFee",
     "Rule",
+    "Subsidy",
+    "SubsidyKind",
     "Trigger",
     "TriggerKind",
     "ValidationError",

@@ -123,6 +123,28 @@ def caps_block(cost: dict[str, Any], lang: str) -> Any:
     return html.Div([graph("pg-caps-graph", figures.style(fig, "")), data_table("pg-caps-table", cols, rows, lang)])
 
 
+def fee_table(fee: dict[str, Any], lang: str) -> html.Div:
+    """Break-even rate per fee party and in total beside the cap, and the loans the cap under-prices."""
+    fee_cols = [(t("party", lang), "text"), (t("pg_break_even", lang), "text"), (t("pg_se", lang), "text")]
+    fee_rows = [[enum_name("party", p["key"], lang), _pct(p["break_even_rate"], 3), _pct(p["break_even_rate_se"], 3)]
+                for p in fee["parties"] if p["key"] in fee["fee_parties"]]
+    fee_rows.append([t("pg_total", lang), _pct(fee["total_break_even_rate"], 3),
+                     _pct(fee["total_break_even_rate_se"], 3)])
+    fee_rows.append([t("pg_fee_cap", lang), _pct(fee["fee_cap"]) if fee["fee_cap"] is not None
+                     else t("pg_no_fee_cap", lang), ""])
+    under = fee["under_priced_loans"]
+    under_cols = [(t("pg_loan", lang), "code"), (t("pg_break_even", lang), "text"), (t("pg_gap", lang), "text"),
+                  (t("pg_charged", lang), "text")]
+    return html.Div([
+        data_table("pg-fee-rows", fee_cols, fee_rows, lang),
+        html.P(t("pg_under_priced", lang).format(n=fmt_count(fee["under_priced_count"]),
+                                                 gap=fmt_amount(_fen(fee["gap_cny_per_year"]), lang)),
+               id="pg-under-priced"),
+        data_table("pg-under-table", under_cols, [[x["loan"], _pct(x["break_even_rate"], 3), _pct(x["gap_rate"], 3),
+                                                   _pct(x["charged_rate"])] for x in under], lang) if under else None,
+    ])
+
+
 @callback(
     Output("pg-summary", "children"),
     Output("pg-payout-graph", "figure"),
@@ -154,7 +176,7 @@ def update(_clicks: int, rule_id: str, province: str, years: int, seed: int | No
             _fen(cost["exposure_cny"])),
         html.Div(t("pg_sources", lang).format(ew=fmt_count(src.get("pd_from_early_warning", 0)),
                                               cls=fmt_count(src.get("pd_from_classification", 0))),
-                 className="definition-note"),
+                 className="definition-note", style={"flexBasis": "100%"}),
     ]
     cols = [(t("party", lang), "text"), (t("pg_share", lang), "text"), (t("pg_expected", lang), "fen"),
             (t("pg_se", lang), "fen"), (t("pg_p99", lang), "fen"), (t("pg_p99_se", lang), "fen"),
@@ -165,23 +187,10 @@ def update(_clicks: int, rule_id: str, province: str, years: int, seed: int | No
         rows.append([enum_name("party", p["key"], lang), _pct(p["share"], 0), _fen(p["expected_payout_cny"]),
                      _fen(p["expected_payout_se_cny"]), _fen(q["value_cny"]), _fen(q["se_cny"]),
                      _fen(p["expected_net_cost_cny"])])
-    fee_cols = [(t("party", lang), "text"), (t("pg_break_even", lang), "text"), (t("pg_se", lang), "text")]
-    fee_rows = [[enum_name("party", p["key"], lang), _pct(p["break_even_rate"], 3), _pct(p["break_even_rate_se"], 3)]
-                for p in fee["parties"] if p["key"] in fee["fee_parties"]]
-    fee_rows.append([t("pg_total", lang), _pct(fee["total_break_even_rate"], 3),
-                     _pct(fee["total_break_even_rate_se"], 3)])
-    fee_rows.append([t("pg_fee_cap", lang), _pct(fee["fee_cap"]) if fee["fee_cap"] is not None
-                     else t("pg_no_fee_cap", lang), ""])
-    under = fee["under_priced_loans"]
-    under_cols = [(t("pg_loan", lang), "code"), (t("pg_break_even", lang), "text"), (t("pg_gap", lang), "text"),
-                  (t("pg_charged", lang), "text")]
-    fee_block = html.Div([
-        data_table("pg-fee-rows", fee_cols, fee_rows, lang),
-        html.P(t("pg_under_priced", lang).format(n=fmt_count(fee["under_priced_count"]),
-                                                 gap=fmt_amount(_fen(fee["gap_cny_per_year"]), lang)),
-               id="pg-under-priced"),
-        data_table("pg-under-table", under_cols, [[x["loan"], _pct(x["break_even_rate"], 3), _pct(x["gap_rate"], 3),
-                                                   _pct(x["charged_rate"])] for x in under], lang) if under else None,
-    ])
+    if fee is None:
+        fee_fig: Any = figures.empty_figure(t("pg_no_eligible", lang))
+        fee_block: Any = empty_state(t("pg_no_eligible", lang), element_id="pg-no-eligible")
+    else:
+        fee_fig, fee_block = fee_figure(fee, lang), fee_table(fee, lang)
     return (summary, payout_figure(cost["parties"], lang), data_table("pg-parties", cols, rows, lang),
-            caps_block(cost, lang), fee_figure(fee, lang), fee_block)
+            caps_block(cost, lang), fee_fig, fee_block)

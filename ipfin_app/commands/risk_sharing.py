@@ -3,7 +3,7 @@
 The I/O edge of risk_sharing (prints and reads files); the logic lives in the pure modules.
 
     ipfin risk presets
-    ipfin risk simulate --preset chongqing_4222 --loss 8000000.03 [--json]
+    ipfin risk simulate --preset chongqing-4222 --loss 8000000.03 [--json]
     ipfin risk check rules/*.yaml
 """
 
@@ -16,6 +16,7 @@ import sys
 from pydantic import ValidationError
 
 from ipfin.money import MoneyError, cny_to_fen, fen_to_cny
+from ipfin_app.commands import rule_cost
 from risk_sharing.presets import list_presets, load_preset
 from risk_sharing.rules import Rule, check_versions, load_rule
 from risk_sharing.splitting import simulate
@@ -100,3 +101,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c = sub.add_parser("check", help="validate rule files and their versions")
     c.add_argument("files", nargs="+")
     c.set_defaults(func=run_check)
+    rule_cost.register(sub)
