@@ -309,6 +309,9 @@ def review_claim(rule: Rule, claim: Claim, loan: Loan, context: ReviewContext) -
         year_cap = caps.party_year_cny.get(k)
         if year_cap is not None:
             limits.append((max(0, cny_to_fen(year_cap) - context.party_paid_year_fen.get(k, 0)), "party_year"))
+        per_loan = rule.party_per_loan_limit_cny(k)  # the insurer's per-loan limit (保险单笔赔付限额)
+        if per_loan is not None:
+            limits.append((cny_to_fen(per_loan), "party_per_loan"))
         if rule.party(k).balance_limited:
             if k not in context.party_balance_fen:
                 raise ValueError(f"context.party_balance_fen: balance of '{k}' is needed (balance_limited)")

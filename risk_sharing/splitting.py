@@ -204,9 +204,9 @@ class Simulation:
 def simulate(rule: Rule, loss_fen: Fen, *, apply_per_loan_caps: bool = True) -> Simulation:
     """Split a loss of ``loss_fen`` over the parties, with no ledger state.
 
-    Only the static per-loan caps apply (``base_per_loan``, ``compensation_per_loan``);
-    annual, balance and payout-rate caps depend on the ledger and belong to
-    :func:`review_claim`.
+    Only the static per-loan caps apply (``base_per_loan``, ``compensation_per_loan``, a party's
+    per-loan limit such as an insurer's); annual, balance and payout-rate caps depend on the ledger
+    and belong to :func:`review_claim`.
     """
     if isinstance(loss_fen, bool) or not isinstance(loss_fen, int):
         raise ValueError("loss_fen: must be integer fen (use ipfin.money.cny_to_fen)")
@@ -216,6 +216,7 @@ def simulate(rule: Rule, loss_fen: Fen, *, apply_per_loan_caps: bool = True) -> 
         raise ValueError(f"loss_fen: must not exceed {MAX_FEN:,} fen ({fen_to_cny(MAX_FEN):,} CNY)")
     base = loss_fen
     comp_caps: dict[str, Fen] = {}
+    party_caps: dict[str, Fen] = {}
     if apply_per_loan_caps:
         cap = rule.caps.fen("base_per_loan_cny")
         if cap is not None:
@@ -223,7 +224,12 @@ def simulate(rule: Rule, loss_fen: Fen, *, apply_per_loan_caps: bool = True) -> 
         ccap = rule.caps.fen("compensation_per_loan_cny")
         if ccap is not None:
             comp_caps["compensation_per_loan"] = ccap
-    split = split_loss(rule, base, compensation_headroom_fen=comp_caps)
+        for k in rule.compensator_keys:
+            limit = rule.party_per_loan_limit_cny(k)
+            if limit is not None:
+                party_caps[k] = cny_to_fen(limit)
+    split = split_loss(rule, base, party_headroom_fen=party_caps, compensation_headroom_fen=comp_caps,
+                       party_cap_names={k: "party_per_loan" for k in party_caps})
     return Simulation(rule.id, rule.version, loss_fen, loss_fen - base, split)
 
 

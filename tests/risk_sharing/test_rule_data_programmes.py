@@ -127,3 +127,35 @@ def test_premium_and_subsidy_budgets_by_year() -> None:
 def test_a_subsidy_needs_the_book_fact_it_pays_on() -> None:
     with pytest.raises(ValueError, match="interest_rate: needed per loan for subsidy 'interest_subsidy'"):
         programme_cost(load_preset(PROGRAMME), homogeneous_book(3, 1e6, 0.1, 0.0, 5e5))
+
+
+def test_the_insurers_per_loan_limit_caps_its_share_of_one_loss_and_the_rest_stays_with_the_guarantor() -> None:
+    """A 20,000,000 CNY loss under 40 : 30 : 10 : 20 would ask 6,000,000 of the insurer; its policy pays at
+    most 3,000,000 on one loan, so 3,000,000 stays with the guarantor (the rule's residual bearer)."""
+    from ipfin.money import cny_to_fen
+    from risk_sharing.splitting import simulate
+
+    rule = load_preset(PROGRAMME)
+    sim = simulate(rule, cny_to_fen("10000000.00"), apply_per_loan_caps=True)
+    parts = sim.split.payable
+    assert parts["insurer"] == cny_to_fen("3000000.00")  # 30% of 10M is exactly the limit
+    sim = simulate(rule, cny_to_fen("20000000.00"), apply_per_loan_caps=True)
+    parts = sim.split.payable
+    assert parts["insurer"] == cny_to_fen("3000000.00")
+    assert sum(parts.values()) == cny_to_fen("20000000.00")  # nothing is lost: the parts sum to the loss
+
+
+def test_a_claim_review_caps_the_insurer_at_its_per_loan_limit() -> None:
+    """A 10M loss with the insurer's per-loan limit set to 1M: it pays 1M instead of its 30% (3M), and the
+    2M it does not pay stays with the guarantor (40% + 2M)."""
+    rule = load_preset(PROGRAMME)
+    loan = Loan(loan_id="L", borrower_id="B", origination_date=date(2024, 1, 2), principal_fen=1_000_000_000,
+                guaranteed=True)
+    claim = Claim(claim_id="C", loan_id="L", default_date=date(2024, 6, 1), filed_on=date(2024, 10, 1),
+                  outstanding_principal_fen=1_000_000_000)
+    tight = rule_from_dict(_programme(insurance={"party": "insurer", "premium_rate": "0.01",
+                                                 "per_loan_limit_cny": "1000000.00"}))
+    review = review_claim(tight, claim, loan, ReviewContext(review_date=date(2024, 10, 2)))
+    assert review.payable["insurer"] == 100_000_000
+    assert review.payable["guarantor"] == 400_000_000 + 200_000_000
+    assert rule.party_per_loan_limit_cny("insurer") == Decimal("3000000.00")
