@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
@@ -97,80 +98,33 @@ def collateral_report(
     scope = and_(loan_visibility(org), col(Loan.status).in_(LIVE_STATUSES))
     if bank_org_id:
         scope = and_(scope, col(Loan.bank_org_id) == bank_org_id)
-    reval_cutoff = _add_months(as_of, -revaluation_months)
-    lapsed = or_(
-        col(IPAsset.legal_status).in_(LAPSED_LEGAL_STATUSES),
-        and_(col(IPAsset.annual_fee_paid_until).is_not(None), col(IPAsset.annual_fee_paid_until) < as_of),
-    )
-    asset_value: Any = col(LoanCollateral.appraised_value_fen)
-    asset_date: Any = col(LoanCollateral.pledge_registered_on)
-    visible_assets = (
-        select(col(LoanCollateral.ip_asset_id)).join(Loan, col(Loan.id) == col(LoanCollateral.loan_id)).where(scope)
-    )
-    latest = _latest_collateral_valuations(visible_assets)
-    base = select().select_from(LoanCollateral)
-    # the pledge module's re-valuations: the latest per asset counts
-    base = base.outerjoin(latest, and_(latest.c.ip_asset_id == col(LoanCollateral.ip_asset_id), latest.c.rn == 1))
-    asset_value = func.coalesce(latest.c.value_fen, col(LoanCollateral.appraised_value_fen))
-    asset_date = func.coalesce(latest.c.valuation_date, col(LoanCollateral.pledge_registered_on))
-    coll = (
-        base.add_columns(
-            col(LoanCollateral.loan_id).label("loan_id"),
-            func.sum(asset_value).label("value"),
-            func.max(case((lapsed, 1), else_=0)).label("lapsed"),
-            func.min(asset_date).label("appraised_on"),
-        )
-        .join(IPAsset, col(IPAsset.id) == col(LoanCollateral.ip_asset_id))
-        .join(Loan, col(Loan.id) == col(LoanCollateral.loan_id))
-        .where(scope, col(LoanCollateral.pledge_status) != "released")
-        .group_by(col(LoanCollateral.loan_id))
-        .subquery()
-    )
-    value = func.coalesce(coll.c.value, 0)
-    joined = select(
-        col(Loan.id).label("id"), col(Loan.reference).label("reference"), col(Loan.outstanding_fen).label("out"),
-        col(Loan.days_past_due).label("dpd"), value.label("value"), func.coalesce(coll.c.lapsed, 0).label("lapsed"),
-        coll.c.appraised_on.label("appraised_on"),
-    ).select_from(Loan).outerjoin(coll, coll.c.loan_id == col(Loan.id)).where(scope).subquery()
-    j = joined.c
+    j = _per_loan(scope, as_of).c
     breach = and_(j.value > 0, j.out * 100 > j.value * ltv_limit_pct)
-    reval = and_(j.appraised_on.is_not(None), j.appraised_on < reval_cutoff)
-    totals = conn.execute(
+    reval = and_(j.appraised_on.is_not(None), j.appraised_on < _add_months(as_of, -revaluation_months))
+    v_label, v_order = _value_band(j.value)
+    l_label, l_order = _ltv_band(j.value, j.out)
+    d_label = case(*[(j.dpd <= hi, lbl) for lbl, _, hi in DPD_BANDS[:-1]], else_=DPD_BANDS[-1][0])
+    # ONE scan of the per-loan rows: GROUP BY the three band labels (at most 7×7×7 groups); every
+    # total and distribution is an exact integer roll-up of those groups
+    grouped = conn.execute(
         select(
-            func.count(), func.sum(j.out), func.sum(j.value), func.sum(case((breach, 1), else_=0)),
-            func.sum(case((j.lapsed > 0, 1), else_=0)), func.sum(case((reval, 1), else_=0)),
-        )
-    ).one()
+            v_label, l_label, d_label, func.count(), func.sum(j.out), func.sum(j.value),
+            func.sum(case((breach, 1), else_=0)), func.sum(case((j.lapsed > 0, 1), else_=0)),
+            func.sum(case((reval, 1), else_=0)),
+        ).group_by(v_label, l_label, d_label)
+    ).all()
+    sums: dict[tuple[int, str], list[int]] = {}
+    n = out = val = nb = nl = nr = 0
+    for v_key, l_key, d_key, cnt, o, v, b, lp, r in grouped:
+        for dim, key in ((0, v_key), (1, l_key), (2, d_key)):
+            acc = sums.setdefault((dim, str(key)), [0, 0])
+            acc[0] += _int(cnt)
+            acc[1] += _int(o)
+        n, out, val = n + _int(cnt), out + _int(o), val + _int(v)
+        nb, nl, nr = nb + _int(b), nl + _int(lp), nr + _int(r)
 
-    def bucketed(expr_cases: list[tuple[ColumnElement[bool], str]], default: str, order: list[str]) -> list[Bucket]:
-        label = case(*expr_cases, else_=default)
-        rows = {r[0]: (r[1], r[2]) for r in conn.execute(select(label, func.count(), func.sum(j.out)).group_by(label))}
-        return [Bucket(lbl, _int(rows.get(lbl, (0, 0))[0]), _int(rows.get(lbl, (0, 0))[1])) for lbl in order]
-
-    v_cases: list[tuple[ColumnElement[bool], str]] = [(j.value <= 0, "no valuation")]
-    v_labels = ["no valuation"]
-    lo: int | None = None
-    for hi in VALUE_BANDS_CNY:
-        lbl = _band_label(lo and lo // 1_000_000, hi // 1_000_000, "M")
-        v_cases.append((j.value <= hi * 100, lbl))
-        v_labels.append(lbl)
-        lo = hi
-    v_top = _band_label(VALUE_BANDS_CNY[-1] // 1_000_000, None, "M")
-    value_dist = bucketed(v_cases, v_top, [*v_labels, v_top])
-
-    l_cases: list[tuple[ColumnElement[bool], str]] = [(j.value <= 0, "no valuation")]
-    l_labels = ["no valuation"]
-    lo_p: int | None = None
-    for hi_p in LTV_BANDS_PCT:
-        lbl = _band_label(lo_p, hi_p, "%")
-        l_cases.append((j.out * 100 <= j.value * hi_p, lbl))
-        l_labels.append(lbl)
-        lo_p = hi_p
-    l_top = _band_label(LTV_BANDS_PCT[-1], None, "%")
-    ltv_dist = bucketed(l_cases, l_top, [*l_labels, l_top])
-
-    d_cases: list[tuple[ColumnElement[bool], str]] = [(j.dpd <= hi, lbl) for lbl, _, hi in DPD_BANDS[:-1]]
-    dpd = bucketed(d_cases, DPD_BANDS[-1][0], [b[0] for b in DPD_BANDS])
+    def buckets(dim: int, order: list[str]) -> list[Bucket]:
+        return [Bucket(lbl, *sums.get((dim, lbl), [0, 0])) for lbl in order]
 
     alert_rows = conn.execute(
         select(j.id, j.reference, j.out, j.value, j.dpd, breach, j.lapsed > 0, reval)
@@ -186,23 +140,87 @@ def collateral_report(
         }
         for r in alert_rows
     ]
-    n, out, val, nb, nl, nr = (_int(x) for x in totals)
     return CollateralReport(
         as_of=as_of, ltv_limit_pct=ltv_limit_pct, loan_count=n, outstanding_fen=out, appraised_fen=val,
-        value_distribution=value_dist, ltv_distribution=ltv_dist, dpd_buckets=dpd, ltv_breach_count=nb,
-        lapse_count=nl, revaluation_due_count=nr, revaluation_months=revaluation_months, alerts=alerts,
+        value_distribution=buckets(0, v_order), ltv_distribution=buckets(1, l_order),
+        dpd_buckets=buckets(2, [b[0] for b in DPD_BANDS]), ltv_breach_count=nb, lapse_count=nl,
+        revaluation_due_count=nr, revaluation_months=revaluation_months, alerts=alerts,
     )
 
 
-def _latest_collateral_valuations(asset_ids: Any) -> Any:
-    """Latest re-valuation (``rn = 1``) of the given IP assets only: the window never runs over
-    other lenders' valuations (the composite index (ip_asset_id, valuation_date) serves it)."""
-    t = CollateralValuation
-    rn = func.row_number().over(
-        partition_by=col(t.ip_asset_id), order_by=(col(t.valuation_date).desc(), col(t.id).desc())
+def _value_band(value: Any) -> tuple[Any, list[str]]:
+    """SQL label of a loan's collateral value band, and the labels in display order."""
+    cases: list[tuple[ColumnElement[bool], str]] = [(value <= 0, "no valuation")]
+    lo: int | None = None
+    for hi in VALUE_BANDS_CNY:
+        cases.append((value <= hi * 100, _band_label(lo and lo // 1_000_000, hi // 1_000_000, "M")))
+        lo = hi
+    top = _band_label(VALUE_BANDS_CNY[-1] // 1_000_000, None, "M")
+    return case(*cases, else_=top), [lbl for _, lbl in cases] + [top]
+
+
+def _ltv_band(value: Any, out: Any) -> tuple[Any, list[str]]:
+    """SQL label of a loan's LTV band (integer comparisons, no division), and the labels in order."""
+    cases: list[tuple[ColumnElement[bool], str]] = [(value <= 0, "no valuation")]
+    lo: int | None = None
+    for hi in LTV_BANDS_PCT:
+        cases.append((out * 100 <= value * hi, _band_label(lo, hi, "%")))
+        lo = hi
+    top = _band_label(LTV_BANDS_PCT[-1], None, "%")
+    return case(*cases, else_=top), [lbl for _, lbl in cases] + [top]
+
+
+def _per_loan(scope: ColumnElement[bool], as_of: date) -> Any:
+    """One row per live loan in ``scope``: outstanding, days past due, appraised value (sum over its
+    unreleased collateral of the latest re-valuation, else the pledging appraisal), lapse flag and
+    the stalest appraisal date — computed in one grouped pass over loan → collateral → asset, with
+    each asset's latest re-valuation found by an index seek (never a window over all valuations)."""
+    lc, asset = LoanCollateral, IPAsset
+    latest = aliased(CollateralValuation, name="latest_valuation")
+    lapsed = or_(
+        col(asset.legal_status).in_(LAPSED_LEGAL_STATUSES),
+        and_(col(asset.annual_fee_paid_until).is_not(None), col(asset.annual_fee_paid_until) < as_of),
     )
-    return (
-        select(col(t.ip_asset_id), col(t.value_fen), col(t.valuation_date), rn.label("rn"))
-        .where(col(t.ip_asset_id).in_(asset_ids))
+    coll = (
+        select(
+            col(lc.loan_id).label("loan_id"),
+            func.sum(func.coalesce(latest.value_fen, col(lc.appraised_value_fen))).label("value"),
+            func.max(case((lapsed, 1), else_=0)).label("lapsed"),
+            func.min(func.coalesce(latest.valuation_date, col(lc.pledge_registered_on))).label("appraised_on"),
+        )
+        .select_from(Loan)
+        .join(lc, col(lc.loan_id) == col(Loan.id))
+        .join(asset, col(asset.id) == col(lc.ip_asset_id))
+        .outerjoin(latest, col(latest.id) == _latest_valuation_id(col(lc.ip_asset_id)))
+        .where(scope, col(lc.pledge_status) != "released")
+        .group_by(col(lc.loan_id))
         .subquery()
     )
+    # grouped by the collateral's loan id, then joined: grouping by loan.id instead would make
+    # SQLite walk the whole loan table in rowid order rather than seek the visible loans
+    return (
+        select(
+            col(Loan.id).label("id"), col(Loan.reference).label("reference"), col(Loan.outstanding_fen).label("out"),
+            col(Loan.days_past_due).label("dpd"), func.coalesce(coll.c.value, 0).label("value"),
+            func.coalesce(coll.c.lapsed, 0).label("lapsed"), coll.c.appraised_on.label("appraised_on"),
+        )
+        .select_from(Loan)
+        .outerjoin(coll, coll.c.loan_id == col(Loan.id))
+        .where(scope)
+        .subquery()
+    )
+
+
+def _latest_valuation_id(asset_id: Any) -> Any:
+    """Id of an asset's latest re-valuation (latest date, then highest id): a correlated seek on the
+    index (ip_asset_id, valuation_date, id), so only the visible loans' assets are ever read."""
+    t = CollateralValuation
+    return (
+        select(col(t.id))
+        .where(col(t.ip_asset_id) == asset_id)
+        .order_by(col(t.valuation_date).desc(), col(t.id).desc())
+        .limit(1)
+        .correlate_except(t)
+        .scalar_subquery()
+    )
+

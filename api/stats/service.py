@@ -49,7 +49,7 @@ from api.stats.filters import (
     _where,
     may_list_loans,
 )
-from api.stats.stock import npl_stock
+from api.stats.stock import NplStock, npl_stock, npl_stocks
 from ipfin import regions
 from ipfin.reference import INDUSTRY_SECTIONS, IP_TYPES, PROVINCES
 
@@ -141,7 +141,11 @@ def overview(
 
 def _with_stock(conn: Connection, org: Organisation, flt: LoanFilter, ov: Overview, today: date | None) -> Overview:
     """The overview with its NPL fields replaced by the stock at the period end (不良率, 存量口径)."""
-    st = npl_stock(conn, org, flt, today or date.today())
+    return with_stock(ov, npl_stock(conn, org, flt, today or date.today()))
+
+
+def with_stock(ov: Overview, st: NplStock) -> Overview:
+    """``ov`` with its NPL fields taken from the stock ``st`` at its period end."""
     return replace(ov, live_outstanding_fen=st.outstanding_fen, npl_outstanding_fen=st.npl_outstanding_fen,
                    npl_count=st.npl_count)
 
@@ -163,8 +167,8 @@ def overview_with_previous(
     in_prev = col(Loan.origination_date) < flt.date_from
     stmt = select(*_figure_columns(in_cur, thr), *_figure_columns(in_prev, thr)).where(_where(conn, org, both))
     row = [_int(v) for v in conn.execute(stmt).one()]
-    return (_with_stock(conn, org, flt, _overview_from(row[:8], thr), today),
-            _with_stock(conn, org, prev, _overview_from(row[8:], thr), today))
+    st_cur, st_prev = npl_stocks(conn, org, [flt, prev], today or date.today())
+    return with_stock(_overview_from(row[:8], thr), st_cur), with_stock(_overview_from(row[8:], thr), st_prev)
 
 
 def change(current: float | int | None, previous: float | int | None) -> float | None:

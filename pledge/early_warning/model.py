@@ -154,6 +154,7 @@ def fit_score_model(
 
     Examples
     --------
+    >>> from pledge.early_warning import fit_score_model, simulate_book
     >>> book = simulate_book(2000, seed=3, n_cuts=2)
     >>> m = fit_score_model(book.features, book.default, data_cut="2022-12-31")
     >>> m.model_version.startswith("logistic-")

@@ -96,6 +96,7 @@ def build_watchlist(
 
     Examples
     --------
+    >>> from pledge.early_warning import build_watchlist, fit_score_model, score_book, simulate_book
     >>> book = simulate_book(1000, seed=5, n_cuts=1)
     >>> m = fit_score_model(book.features, book.default)
     >>> run = score_book(m, book.features, book.loan_id, "2021-12-31")

@@ -83,6 +83,8 @@ def apply_scenario(
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from pledge.stress import CollateralBook, apply_scenario, load_scenarios
     >>> scenarios, params = load_scenarios()
     >>> book = CollateralBook(np.array([600_000_00]), np.array([1_000_000_00]), ["invention_patent"], ["C"],
     ...                       ["500100"], ["B1"], max_ltv=0.5, margin_call_trigger=0.7)

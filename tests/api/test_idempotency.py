@@ -25,7 +25,7 @@ from tests.securitization.test_api_securitization import _inline_pool, _structur
 
 pytestmark = pytest.mark.db
 
-PAYMENT = {"amount_cny": "10000.00", "paid_on": "2026-10-01"}
+PAYMENT = {"amount_cny": "10000.00", "paid_on": "2025-10-01"}
 
 
 def _key() -> str:
@@ -135,7 +135,7 @@ def test_charges_and_disposals_honour_the_key(client: Any, make_user: Any) -> No
     r2 = client.post(f"/api/v1/loans/{lid}/charges", json=fee, headers=headers)
     assert r1.status_code == r2.status_code == 201 and r1.json() == r2.json()
     assert r2.json()["fees_outstanding_fen"] == 50_000 and events(client, maker, lid).count("charge") == 1
-    day = "2027-03-01"
+    day = "2026-03-01"
     for action, actor in [("mark_overdue", maker), ("declare_default", checker), ("file_claim", maker),
                           ("start_disposal", maker)]:
         assert move(client, actor, lid, action, on=day).status_code == 200, action

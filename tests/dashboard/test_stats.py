@@ -146,7 +146,7 @@ def test_bureau_without_loan_level_access_gets_totals_but_no_loans(
         ({"region_code": "999999"}, "region_code"),
         ({"province_code": "320000", "region_code": "330100"}, "region_code"),
         ({"industry": "Z"}, "industry"),
-        ({"ip_type": "plant_variety"}, "ip_type"),
+        ({"ip_type": "livestock"}, "ip_type"),  # not an IP type (plant_variety is one since issue 18)
         ({"bank_org_id": 0}, "bank_org_id"),
     ],
 )
