@@ -254,9 +254,14 @@ EXAMPLE = {"valuation_date": "2025-12-31",  # the day the expected figures are f
 VALUATION_DATE = "2026-06-30"
 
 
-def register_for_valuation(client: Any, make_user: Any) -> dict[str, int]:
-    """Register rows for the subject (an invention patent in IPC G06N this test alone uses)."""
+_SUBCLASSES = iter(["G06N", "G06F", "G06Q", "G06T", "G06K", "G06V", "G06E", "G06G"])
+
+
+def register_for_valuation(client: Any, make_user: Any) -> tuple[dict[str, int], str]:
+    """Register rows for the subject: an invention patent in an IPC subclass no other test uses (the
+    register is shared by every test on the database), and that subclass."""
     centre = make_user("bureau", "officer")
+    cls = next(_SUBCLASSES)
     rows = {
         "T1": tx("T1", ipc_or_nice_class="G06N 3/08", price_cny="9000000.00", transaction_date="2025-06-01",
                  remaining_life_years=11, quality_score=70),
@@ -268,7 +273,9 @@ def register_for_valuation(client: Any, make_user: Any) -> dict[str, int]:
         "T5": tx("T5", ipc_or_nice_class="H01M 4/13", transaction_date="2026-02-01"),
         "T6": tx("T6", ipc_or_nice_class="G06N 3/08", transaction_date="2026-09-01"),  # after the valuation date
     }
-    return {ref: post(client, centre, body)["id"] for ref, body in rows.items()}
+    for body in rows.values():
+        body["ipc_or_nice_class"] = body["ipc_or_nice_class"].replace("G06N", cls)
+    return {ref: post(client, centre, body)["id"] for ref, body in rows.items()}, cls
 
 
 def valuation_body(market: dict[str, Any]) -> dict[str, Any]:
@@ -284,10 +291,10 @@ HAND = {"ref": "手工可比 CN201710111111", "price_cny": "9800000.00", "qualit
 
 def test_a_valuation_picks_its_comparables_from_the_register_and_the_report_explains_them(
         client: Any, make_user: Any) -> None:
-    ids = register_for_valuation(client, make_user)
+    ids, cls = register_for_valuation(client, make_user)
     bank = make_user("bank", "officer")  # another organisation: the register is shared market facts
     r = client.post("/api/v1/valuations", headers=bank.headers, json=valuation_body(
-        {"comparables": [HAND], "search": {"class_code": "G06N", "top_k": 2, "max_age_years": 3}}))
+        {"comparables": [HAND], "search": {"class_code": cls, "top_k": 2, "max_age_years": 3}}))
     assert r.status_code == 201, r.text
     v = r.json()
     market = v["result"]["market"]
@@ -315,10 +322,10 @@ def test_without_a_search_the_register_is_not_used(client: Any, make_user: Any) 
 
 
 def test_register_only_comparables_with_ids_included_and_excluded_by_hand(client: Any, make_user: Any) -> None:
-    ids = register_for_valuation(client, make_user)
+    ids, cls = register_for_valuation(client, make_user)
     bank = make_user("bank", "officer")
     r = client.post("/api/v1/valuations", headers=bank.headers, json=valuation_body(
-        {"search": {"class_code": "G06N", "top_k": 2, "max_age_years": 3,
+        {"search": {"class_code": cls, "top_k": 2, "max_age_years": 3,
                     "include_ids": [str(ids["T4"])], "exclude_ids": [str(ids["T2"])]}}))
     assert r.status_code == 201, r.text
     sel = {int(d["transaction_id"]): d["reason"] for d in r.json()["result"]["market"]["selection"]}
