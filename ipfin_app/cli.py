@@ -59,7 +59,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         _print_demo_logins()
     print(f"\nipfin on http://{args.host}:{args.port}  ·  API /api/v1  ·  docs /docs  ·  dashboard /dashboard/\n",
           flush=True)
-    uvicorn.run(create_app(migrate=False), host=args.host, port=args.port, log_level=args.log_level)
+    if args.workers > 1:  # migrated once above; each worker process builds its own app and connection pool
+        uvicorn.run("ipfin_app.server:create_served_app", factory=True, workers=args.workers, host=args.host,
+                    port=args.port, log_level=args.log_level)
+    else:
+        uvicorn.run(create_app(migrate=False), host=args.host, port=args.port, log_level=args.log_level)
     return 0
 
 
@@ -106,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--demo", action="store_true", help="demo mode: seed demo data on first run, allow demo secret")
     p.add_argument("--database-url", help="overrides IPFIN_DATABASE_URL")
     p.add_argument("--log-level", default="info")
+    p.add_argument("--workers", type=int, default=1, help="server processes (one per core; PostgreSQL beyond a few)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("db", help="database schema migrations")

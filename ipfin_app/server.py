@@ -22,3 +22,8 @@ def create_app(*, migrate: bool = True, mount_dashboard: bool = True) -> FastAPI
 
         app.mount("/dashboard", WSGIMiddleware(create_dash().server))  # type: ignore[arg-type]
     return app
+
+
+def create_served_app() -> FastAPI:
+    """The app each worker of ``ipfin serve --workers N`` builds (migrations already applied)."""
+    return create_app(migrate=False)
