@@ -173,9 +173,10 @@ def domain_demos() -> tuple[Any, ...]:
     from api.pledge import demo as pledge_demo
     from api.risk_sharing import demo as risk_sharing_demo
     from api.securitization import demo as securitization_demo
+    from api.transactions import demo as transactions_demo
     from api.valuation import demo as valuation_demo
 
-    return (valuation_demo, pledge_demo, risk_sharing_demo, securitization_demo)
+    return (valuation_demo, pledge_demo, risk_sharing_demo, securitization_demo, transactions_demo)
 
 
 def _p(weights: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:

@@ -30,7 +30,7 @@ _PUBLIC_PREFIXES = (
     "/_reload-hash", "/_favicon", "/assets/", "/login", "/lang/", "/_alive",
 )
 _NAV = (("overview", "/"), ("bank", "/bank"), ("guarantor", "/guarantor"), ("programme", "/programme"),
-        ("abs", "/abs"))
+        ("abs", "/abs"), ("transactions", "/transactions"))
 
 
 def login_url(prefix: str, next_path: str | None = None) -> str:

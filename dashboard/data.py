@@ -270,3 +270,79 @@ def programme_view(viewer: Viewer, rule_id: str, province_code: str | None, seed
     from api.stats import programme
 
     return programme.programme_view(viewer.org, rule_id, province_code, seed, n_paths, years)
+
+
+# ------------------------------------------------------------------ bank page: watchlist, stress run, provisions
+
+
+def watchlist(viewer: Viewer, limit: int = 10) -> dict[str, Any]:
+    """The latest scoring run(s) the viewer may see: the ``limit`` loans of highest 12-month PD with drivers
+    and change since the previous run (``GET /api/v1/early-warning/watchlist``), and ``n_alerts``, the loans
+    at or above the alert PD (that endpoint's ``count`` with ``alerts_only``). ``runs`` is empty before any run."""
+    from api.early_warning import reports as ew_reports
+
+    with get_engine().connect() as conn:
+        top = ew_reports.watchlist(conn, viewer.org, limit=limit)
+        alerts = ew_reports.watchlist(conn, viewer.org, alerts_only=True, limit=1)["count"] if top["runs"] else 0
+    return {**top, "n_alerts": int(alerts)}
+
+
+def latest_stress_run(viewer: Viewer) -> dict[str, Any] | None:
+    """The organisation's latest succeeded stress run ``{id, kind, scenario, data_cut, created_at, result}``
+    (``GET /api/v1/stress-runs``), None before the first."""
+    from api.early_warning import reports as ew_reports
+
+    with get_engine().connect() as conn:
+        return ew_reports.stress_summary(conn, viewer.org)
+
+
+def stress_scenario_labels() -> dict[str, str]:
+    """Scenario name → Chinese name, for runs whose stored result does not carry it (Monte Carlo)."""
+    from pledge.stress.scenarios import load_scenarios
+
+    return {k: s.label_zh for k, s in load_scenarios()[0].items()}
+
+
+def provisions(viewer: Viewer, as_of: date) -> dict[str, Any]:
+    """Provisions by five-class category of the live loans the viewer may see (``GET /api/v1/pledge/provisions``)."""
+    with get_engine().connect() as conn:
+        return pledge_reports.provisions_by_class(conn, viewer.org, as_of)
+
+
+# ------------------------------------------------------------------ transactions page (IP transaction register volumes)
+
+PAGE_ACCESS["transactions"] = {"bureau"}
+
+
+def transaction_region(viewer: Viewer, requested: str | None) -> str | None:
+    """The register region prefix the viewer looks at: a regional bureau is held to its own region (a
+    request outside it falls back to the region); a national one sees the requested province or city."""
+    def stem(code: str) -> str:
+        return code[:2] if code.endswith("0000") else code[:4] if code.endswith("00") else code
+
+    own = viewer.org.region_code if viewer.kind == "bureau" else None
+    want = stem(requested) if requested else None
+    if own and (want is None or not want.startswith(stem(own))):
+        return stem(own)
+    return want
+
+
+def transaction_volumes(viewer: Viewer, date_from: date, date_to: date, region_code: str | None) -> dict[str, Any]:
+    """The register's volumes for a period and region — the same function as ``GET
+    /api/v1/ip-transactions/reports/volumes`` — in total (by pricing method, trading mode and crossed), and the
+    same report per IP type and per calendar year of the period (types with no transaction left out)."""
+    from contextlib import contextmanager
+
+    from api.core.db import get_session
+    from api.transactions import reports as tx_reports
+    from ipfin.reference import IP_TYPES
+
+    flt = {"date_from": date_from, "date_to": date_to, "region_prefix": transaction_region(viewer, region_code)}
+    with contextmanager(get_session)() as s:
+        total = tx_reports.volumes(s, flt)
+        by_type = {k: tx_reports.volumes(s, {**flt, "ip_type": k}) for k in IP_TYPES}
+        by_year = {y: tx_reports.volumes(s, {**flt, "date_from": max(date(y, 1, 1), date_from),
+                                             "date_to": min(date(y, 12, 31), date_to)})
+                   for y in range(date_from.year, date_to.year + 1)}
+    return {"region_prefix": flt["region_prefix"], "total": total,
+            "by_ip_type": {k: v for k, v in by_type.items() if v.total_count}, "by_year": by_year}

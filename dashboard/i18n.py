@@ -428,3 +428,103 @@ _T.update({
 ENUMS["party"].setdefault("appraiser", ("评估机构", "appraiser"))
 _T["pg_no_eligible"] = ("所选范围内没有符合该规则条件的贷款（如企业层级、单户上限、担保要求）。",
                         "No loan in this selection is eligible under the rule (firm tier, borrower cap, guarantee).")
+
+# bank page: early-warning watchlist, latest stress run, provisions by five-class category (appended entries)
+_T.update({
+    "ew_watchlist": ("预警名单", "Watchlist"),
+    "ew_rank": ("排名", "Rank"),
+    "ew_pd": ("12个月违约概率", "12-month PD"),
+    "ew_pd_change": ("较上次变化", "Change since last run"),
+    "ew_rank_change": ("排名变化", "Rank change"),
+    "ew_alert": ("预警", "Alert"),
+    "ew_new": ("新增", "new"),
+    "ew_up": ("上升{n}位", "up {n}"),
+    "ew_down": ("下降{n}位", "down {n}"),
+    "ew_same": ("持平", "same"),
+    "ew_drivers": ("主要风险因素", "Top drivers"),
+    "ew_alerts": ("超过预警阈值", "Above the alert PD"),
+    "ew_scored": ("评分贷款", "Loans scored"),
+    "ew_threshold": ("预警阈值", "Alert PD"),
+    "ew_run_line": ("评分批次 #{id} · 数据截止 {cut} · 模型 {kind} · 显示违约概率最高的 {n} 笔",
+                    "Scoring run #{id} · data cut {cut} · model {kind} · the {n} loans of highest PD"),
+    "ew_none": ("尚无评分结果。运行命令 {cmd}，或调用接口 {api}，即可对在贷贷款评分并生成预警名单。",
+                "No scoring run yet. Run {cmd}, or call {api}, to score the live loans and build the watchlist."),
+    "def_ew_alerts": ("超过预警阈值：最新评分中12个月违约概率不低于预警阈值的贷款笔数。",
+                      "Above the alert PD: loans whose 12-month PD in the latest run is at or above the alert PD."),
+    "st_title": ("压力测试", "Stress test"),
+    "st_run_line": ("最新压力测试 #{id}：{scenario} · 数据截止 {cut} · 覆盖贷款 {n} 笔，余额 {balance}",
+                    "Latest stress run #{id}: {scenario} · data cut {cut} · {n} loans, outstanding {balance}"),
+    "st_mc_line": ("最新压力测试 #{id}：蒙特卡洛模拟（{paths} 条路径）· 数据截止 {cut}",
+                   "Latest stress run #{id}: Monte Carlo ({paths} paths) · data cut {cut}"),
+    "st_breaches": ("质押率超限（前→后）", "LTV breaches (before→after)"),
+    "st_margin_call": ("需追加担保金额", "Margin calls"),
+    "st_provision_change": ("拨备增加", "Provision change"),
+    "st_el_change": ("预期损失增加", "Expected-loss change"),
+    "st_mean_breaches": ("平均超限笔数", "Mean breaches"),
+    "st_mc_margin_call": ("追加担保金额（均值）", "Margin calls (mean)"),
+    "st_mc_el": ("预期损失（均值）", "Expected loss (mean)"),
+    "st_none": ("尚无压力测试结果。运行命令 {cmd}，或调用接口 {api}，即可生成。",
+                "No stress run yet. Run {cmd}, or call {api}, to make one."),
+    "pv_title": ("贷款五级分类与拨备", "Five-class classification and provisions"),
+    "pv_class": ("分类", "Class"),
+    "pv_rate": ("计提比例", "Rate"),
+    "pv_provision": ("拨备", "Provision"),
+    "pv_total": ("合计", "Total"),
+    "pv_specific": ("专项拨备", "Specific provisions"),
+    "pv_general": ("一般准备", "General reserve"),
+    "pv_npl": ("不良贷款余额", "NPL outstanding"),
+    "pv_coverage": ("拨备覆盖率", "Provision coverage"),
+    "def_pv_coverage": ("拨备覆盖率 =（专项拨备 + 一般准备）÷ 不良贷款（次级、可疑、损失）余额。",
+                        "Coverage = (specific provisions + general reserve) ÷ NPL (substandard, doubtful, loss) "
+                        "outstanding."),
+})
+ENUMS["loan_class"] = {
+    "normal": ("正常", "normal"), "special_mention": ("关注", "special mention"),
+    "substandard": ("次级", "substandard"), "doubtful": ("可疑", "doubtful"), "loss": ("损失", "loss"),
+}
+ENUMS["ew_feature"] = {
+    "ltv_now": ("当前质押率", "LTV now"), "ltv_change": ("质押率较发放时变动", "LTV change since origination"),
+    "max_dpd_12m": ("近12个月最长逾期天数", "Max days past due, 12 months"),
+    "dpd_now": ("当前逾期天数", "Days past due"),
+    "n_fee_events_12m": ("近12个月年费逾期/未缴次数", "Fee events, 12 months"),
+    "valuation_cv": ("估值离散度(蒙特卡洛标准差/均值)", "Valuation dispersion"),
+    "valuation_age_years": ("估值距今年限", "Valuation age"), "loan_age_years": ("贷款账龄", "Loan age"),
+    "legal_event": ("质物法律事件", "Legal event on the right"), "industry": ("行业门类(GB/T 4754)", "Industry"),
+    "province": ("省份(GB/T 2260 前两位)", "Province"), "borrower_size": ("企业规模", "Borrower size"),
+    "ip_type": ("质物类型", "IP type"),
+}
+ENUMS["ew_model"] = {"logistic": ("基于历史数据拟合", "fitted on the stored history"),
+                     "prior": ("先验参数（历史违约不足）", "prior (too few past defaults)")}
+ENUMS["stress_scenario"] = {
+    "baseline": ("基准(无冲击)", "Baseline (no shock)"), "sector_downturn": ("行业下行", "Sector downturn"),
+    "patent_invalidation_wave": ("专利无效潮", "Patent invalidation wave"), "rate_rise": ("利率上行", "Rate rise"),
+    "combined_severe": ("综合严重情景", "Combined severe"), "custom": ("自定义", "Custom shocks"),
+    "monte_carlo": ("蒙特卡洛模拟", "Monte Carlo"),
+}
+
+# transactions page (IP transaction register volumes for bureaus): appended entries
+_T.update({
+    "transactions": ("知识产权交易", "IP transactions"),
+    "tx_period": ("交易日期", "Transaction date"),
+    "tx_province": ("省份", "Province"),
+    "tx_city": ("城市", "City"),
+    "tx_count": ("交易笔数", "Transactions"),
+    "tx_amount": ("交易金额", "Value"),
+    "tx_scope": ("范围：{region}，{start} 至 {end}", "Scope: {region}, {start} to {end}"),
+    "tx_national": ("全国", "National"),
+    "tx_by_method": ("按市场化定价方式", "By pricing method"),
+    "tx_by_mode": ("按交易模式", "By trading mode"),
+    "tx_cross": ("定价方式 × 交易模式（笔数 / 金额）", "Pricing method × trading mode (count / value)"),
+    "tx_by_type": ("按知识产权类型", "By IP type"),
+    "tx_by_year": ("按年度", "By year"),
+    "tx_method": ("定价方式", "Pricing method"),
+    "tx_mode": ("交易模式", "Trading mode"),
+    "tx_type": ("知识产权类型", "IP type"),
+    "tx_year": ("年度", "Year"),
+    "tx_share": ("金额占比", "Share of value"),
+    "tx_total": ("合计", "Total"),
+    "tx_empty": ("所选范围内没有交易记录。", "No transaction in this selection."),
+    "tx_note": ("数据来源：知识产权交易登记（含转让、许可、拍卖、收储、作价入股和质物处置），金额为成交价格。",
+                "Source: the IP transaction register (sales, licences, auctions, reserve purchases, equity "
+                "contributions and pledge disposals); values are the prices paid."),
+})

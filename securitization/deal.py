@@ -22,10 +22,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+
 from ipfin.executor import Executor
 from ipfin.money import MoneyError, cny_to_fen, fen_to_cny, split_largest_remainder
 
 from .analytics import tranche_analytics
+from .cashflows import project_bma, scheduled_balance_factors
 from .credit import (
     STRESS_SCENARIOS,
     portfolio_from_pool,
@@ -34,7 +37,7 @@ from .credit import (
     tranche_loss_stats,
 )
 from .pool import MAX_POOL_ASSETS, MAX_TERM_MONTHS, PledgeLoan, Pool, RoyaltyReceivable, stratify
-from .projection import BASE, Scenario, project_pool
+from .projection import BASE, BATCH_CELLS, PoolProjection, Scenario, _loan_rates, project_pool
 from .waterfall import (
     CleanUpCall,
     DealStructure,
@@ -51,6 +54,9 @@ from .waterfall import (
 DEALS_DIR = Path(__file__).with_name("deals")
 MAX_SCENARIOS = 20
 """Most deterministic scenarios in one deal (each is a full projection and waterfall)."""
+BMA_RULE = "zero_defaults_before_maturity"
+"""Scenario key of BMA rule C.3.j (SF-18): no new defaults in a loan's last ``recovery_lag_months`` months of
+its remaining term (they could not be liquidated before maturity). Off unless a scenario sets it true."""
 
 
 @dataclass(frozen=True)
@@ -76,11 +82,17 @@ class Deal:
     scenarios: tuple[Scenario, ...] = (BASE,)
     credit: CreditSettings = field(default_factory=CreditSettings)
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    zero_defaults_before_maturity: tuple[bool, ...] = ()  # per scenario: BMA_RULE applies; empty = nowhere
 
     def __post_init__(self) -> None:
         self.structure.validate(self.pool.balance_fen)
         if not self.scenarios:
             raise ValueError("scenarios: at least one scenario is needed")
+        if self.zero_defaults_before_maturity and len(self.zero_defaults_before_maturity) != len(self.scenarios):
+            raise ValueError(f"{BMA_RULE}: needs one flag per scenario")
+
+    def bma_rule(self, k: int) -> bool:  # whether scenario k applies BMA rule C.3.j
+        return bool(self.zero_defaults_before_maturity) and self.zero_defaults_before_maturity[k]
 
     @property
     def name(self) -> str:
@@ -303,7 +315,13 @@ def _deal_from_dict(d: Mapping[str, Any]) -> Deal:
         raise ValueError("scenarios: must be a list of objects")
     if len(raw_scens) > MAX_SCENARIOS:
         raise ValueError(f"scenarios: at most {MAX_SCENARIOS} scenarios")
+    rules = []
     for i, s in enumerate(raw_scens):
+        s = dict(s)
+        rule = s.pop(BMA_RULE, False)
+        if not isinstance(rule, bool):
+            raise ValueError(f"scenarios[{i}].{BMA_RULE}: must be true or false")
+        rules.append(rule)
         try:
             scens.append(Scenario(**s))
         except TypeError as exc:
@@ -319,7 +337,7 @@ def _deal_from_dict(d: Mapping[str, Any]) -> Deal:
         if isinstance(v, bool) or not isinstance(v, int | float):
             raise ValueError(f"credit.{key}: must be a number")
     meta = {k: d[k] for k in ("name_zh", "public_facts", "assumptions", "sources") if k in d}
-    return Deal(structure, pool, tuple(scens), CreditSettings(**cr), meta)
+    return Deal(structure, pool, tuple(scens), CreditSettings(**cr), meta, tuple(rules) if any(rules) else ())
 
 
 def load_deal(path: str | Path) -> Deal:
@@ -413,10 +431,68 @@ def _priced(flows: list[tuple[date, int, int]], face_fen: int, settlement: date,
         return {"error": str(exc)}
 
 
+_FLOWS = ("principal", "prepayments", "defaults", "recoveries", "losses", "interest", "balance", "performing_balance")
+
+
+def _loan_flows(pool: Pool, scens: Sequence[Scenario], horizon: int, rule: bool) -> dict[str, np.ndarray]:
+    """The loans' pool totals per scenario and month, shape ``(S, horizon)``, as :func:`project_pool` projects
+    them, with BMA rule C.3.j on or off: loans are grouped by (recovery lag, remaining term) so each group is
+    one :func:`project_bma` call told its remaining term (the rule's "last lag months" are per loan)."""
+    n_s = len(scens)
+    tot = {k: np.zeros((n_s, horizon)) for k in _FLOWS}
+    groups: dict[tuple[int, int], list[PledgeLoan]] = {}
+    for a in pool.loans:
+        groups.setdefault((a.recovery_lag_months, a.remaining_term), []).append(a)
+    per_batch = max(1, BATCH_CELLS // (n_s * horizon))
+    for (lag, term), members in groups.items():
+        for b in range(0, len(members), per_batch):
+            loans = members[b: b + per_batch]
+            n_l = len(loans)
+            bal, rate, pd, rr, age = (np.array([getattr(a, f) for a in loans]) for f in (
+                "balance_fen", "annual_rate", "annual_pd", "recovery_rate", "age_months"))
+            bal = bal / 100.0
+            bf = np.stack([scheduled_balance_factors(a.schedule, a.annual_rate, a.term_months, horizon, a.age_months)
+                           for a in loans])
+            for adv in (False, True):
+                s_idx = [k for k, sc in enumerate(scens) if sc.advancing == adv]
+                if not s_idx:
+                    continue
+                rates = [_loan_rates(scens[k], pd, age, horizon) for k in s_idx]
+                sev = np.concatenate([1.0 - np.minimum(rr * scens[k].recovery_multiplier, 1.0) for k in s_idx])
+                n_k = len(s_idx)
+                cf = project_bma(np.tile(bal, n_k), np.tile(bf, (n_k, 1)), np.tile(rate, n_k),
+                                 np.concatenate([r[0] for r in rates]), np.concatenate([r[1] for r in rates]), sev,
+                                 lag, advancing=adv, remaining_term=term, zero_defaults_before_maturity=rule)
+                per = zip(_FLOWS, (cf.expected_amortization if adv else cf.actual_amortization,
+                                   cf.voluntary_prepayments, cf.new_defaults, cf.principal_recovery,
+                                   cf.principal_loss, cf.interest_collected, cf.pool_balance, cf.performing_balance),
+                          strict=True)
+                for key, arr in per:
+                    tot[key][s_idx] += arr.reshape(n_k, n_l, horizon).sum(axis=1)
+    return tot
+
+
+def project_deal_pool(deal: Deal) -> PoolProjection:
+    """The pool projection of every scenario of ``deal``: :func:`project_pool`, and for the scenarios that ask
+    for BMA rule C.3.j (:data:`BMA_RULE`) the loans' part projected again with it (royalty receivables
+    have no such rule and are unchanged)."""
+    proj = project_pool(deal.pool, deal.scenarios)
+    ruled = [k for k in range(len(deal.scenarios)) if deal.bma_rule(k)]
+    if not ruled or not deal.pool.loans:
+        return proj
+    scens = [deal.scenarios[k] for k in ruled]
+    without = _loan_flows(deal.pool, scens, proj.months, rule=False)
+    with_rule = _loan_flows(deal.pool, scens, proj.months, rule=True)
+    arrays = {key: getattr(proj, key).copy() for key in _FLOWS}
+    for key, arr in arrays.items():  # swap the loans' flows without the rule for those with it
+        arr[ruled] += with_rule[key] - without[key]
+    return PoolProjection(scenarios=proj.scenarios, initial_balance=proj.initial_balance, **arrays)
+
+
 def _deterministic(
     deal: Deal, include_periods: bool = True, pricing: Mapping[str, Mapping[str, float]] | None = None
 ) -> list[dict[str, Any]]:
-    proj = project_pool(deal.pool, deal.scenarios)
+    proj = project_deal_pool(deal)
     s = deal.structure
     out = []
     for k, scen in enumerate(deal.scenarios):
@@ -443,7 +519,7 @@ def _deterministic(
                                                  **_priced(flows, t.balance_fen, s.closing_date, pricing[t.name])}
             tranches[t.name] = entry
         res: dict[str, Any] = {
-            "scenario": scen.to_dict(),
+            "scenario": {**scen.to_dict(), BMA_RULE: deal.bma_rule(k)},
             "pool": {
                 "cumulative_default_rate": float(proj.cumulative_default_rate()[k]),
                 "cumulative_loss_rate": float(proj.cumulative_loss_rate()[k]),

@@ -1,15 +1,18 @@
-"""Read models for the bank page: the latest monitoring run's alerts and the bank filter's options."""
+"""Read models for the bank page: the latest monitoring run's alerts, provisions by class and the bank filter's
+options."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
-from sqlmodel import col
+from sqlmodel import Session, col
 
 from api.core.tenancy import loan_visibility
 from api.identity.models import Organisation
+from api.pledge import provisions
 from api.pledge.models import Loan, PledgeAlert
 from api.stats import filters
 from pledge.monitoring import AlertCode
@@ -41,3 +44,10 @@ def bank_options(conn: Connection, org: Organisation) -> list[tuple[int, str]]:
         .order_by(col(Organisation.name))
     ).all()
     return [(int(i or 0), str(n)) for i, n in rows]
+
+
+def provisions_by_class(conn: Connection, org: Organisation, as_of: date) -> dict[str, Any]:
+    """Provisions by five-class category at ``as_of``: the same function as ``GET /api/v1/pledge/provisions``
+    (count, outstanding, rate and provision per class; totals, general reserve, coverage), read on ``conn``."""
+    with Session(bind=conn) as session:
+        return provisions.provisions(session, org, as_of)

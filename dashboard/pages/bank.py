@@ -1,5 +1,7 @@
 """Bank collateral page (质押物监测): value and LTV (质押率) distributions, alerts, loans by
-days-past-due bucket, the pledge module's monitoring alerts and the latest valuation reports.
+days-past-due bucket, the pledge module's monitoring alerts and the latest valuation reports; the
+early-warning watchlist (预警名单), the latest stress run (压力测试) and provisions by five-class
+category (贷款五级分类与拨备), each the same figures as its API endpoint.
 
 A bank sees its own live loans only (``api.tenancy.loan_visibility``); admins see all.
 """
@@ -29,7 +31,7 @@ from dashboard.components import (
     page_guard,
     section,
 )
-from dashboard.i18n import bucket_label, enum_name, fmt_amount, fmt_count, fmt_pct, name, t
+from dashboard.i18n import bucket_label, enum_name, fmt_amount, fmt_count, fmt_pct, fmt_pp_lang, name, t
 from ipfin.reference import IP_TYPES
 from valuation.report import LABELS as VALUATION_LABELS
 
@@ -64,6 +66,15 @@ def layout(**_: Any) -> Any:
                 className="filters panel",
             ),
             html.Div(id="bk-kpis", style=ROW_STYLE),
+            section(t("ew_watchlist", lang), loading(html.Div(id="bk-watchlist")), section_id="bk-watchlist-section"),
+            html.Div(
+                [
+                    section(t("st_title", lang), loading(html.Div(id="bk-stress")), section_id="bk-stress-section"),
+                    section(t("pv_title", lang), loading(html.Div(id="bk-provisions")),
+                            section_id="bk-provisions-section"),
+                ],
+                className="grid-2",
+            ),
             html.Div(
                 [
                     html.Div([loading(graph("bk-value-graph")), tbl("value")], className="panel"),
@@ -229,3 +240,169 @@ def export_table(clicks: Any, as_of_value: Any, limit: Any) -> Any:
     if fmt == "xlsx":
         return dcc.send_bytes(export.to_xlsx(export_headers(cols, lang), values, key), f"{stem}.xlsx")
     return dcc.send_bytes(export.to_csv(export_headers(cols, lang), values), f"{stem}.csv")
+
+
+# ------------------------------------------------------------------ watchlist, stress run, provisions
+
+STAT_ROW = {**ROW_STYLE, "gap": "8px", "marginBottom": "8px", "flexWrap": "nowrap"}
+STAT_VALUE = {"fontSize": "18px", "fontWeight": "700", "color": "var(--navy)", "whiteSpace": "nowrap",
+              "fontVariantNumeric": "tabular-nums"}
+
+
+def _with_code(template: str, **codes: str) -> list[Any]:
+    """``template`` with each ``{key}`` replaced by a code element (commands, endpoints: shown as typed)."""
+    parts: list[Any] = []
+    rest = template
+    while "{" in rest:
+        before, _, tail = rest.partition("{")
+        key, _, rest = tail.partition("}")
+        parts += [before, html.Code(codes[key], lang="en")]
+    return [*parts, rest]
+
+
+def _stat(card_id: str, label: str, text: str, raw: Any, definition: str | None = None) -> html.Div:
+    """A compact figure (smaller than a KPI card, so four fit in half a 1366-pixel screen); ``data-value``
+    holds the exact figure and ``title`` how it is defined, as on the KPI cards."""
+    attrs: dict[str, Any] = {"data-value": str(raw)}
+    if definition:
+        attrs["title"] = definition
+    return html.Div(
+        [html.Div(label, className="kpi-label", style={"fontSize": "12px"}),
+         html.Div(text, style=STAT_VALUE)],
+        id=card_id, className="kpi", style={"padding": "5px 10px", "borderTopWidth": "3px", "flex": "1 1 0"},
+        **attrs,
+    )
+
+
+def _drivers(drivers: list[dict[str, Any]] | None, lang: str, k: int = 3) -> str:
+    """The top ``k`` drivers: the feature in the language, ▲ when it raises the PD, ▼ when it lowers it."""
+    out = []
+    for d in (drivers or [])[:k]:
+        label = d.get("label_zh") if lang != "en" else enum_name("ew_feature", d["feature"], lang)
+        arrow = {"raises": "▲", "lowers": "▼"}.get(d.get("direction", ""), "")
+        out.append(f"{label}{arrow}")
+    return "；".join(out) if lang != "en" else "; ".join(out)
+
+
+def _rank_change(change: int | None, lang: str) -> str:
+    if change is None:
+        return "—"
+    if change == 0:
+        return t("ew_same", lang)
+    return t("ew_up" if change > 0 else "ew_down", lang).format(n=abs(change))
+
+
+def watchlist_block(viewer: Any, lang: str) -> list[Any]:
+    """Alert count, the run it comes from and the loans of highest PD with drivers and change since the last run."""
+    wl = data.watchlist(viewer)
+    if not wl["runs"]:
+        return [html.Div(_with_code(t("ew_none", lang), cmd=f"ipfin early-warning score --org-id {viewer.org.id}",
+                                    api="POST /api/v1/early-warning/runs"), className="empty-state", id="bk-ew-none")]
+    runs = wl["runs"]
+    latest = runs[-1]
+    n_scored = sum(int(r["n_loans"]) for r in runs)
+    thresholds = sorted({float(r["alert_pd"]) for r in runs})
+    stats = [
+        _stat("bk-ew-alerts", t("ew_alerts", lang), fmt_count(wl["n_alerts"]), wl["n_alerts"],
+              t("def_ew_alerts", lang)),
+        _stat("bk-ew-scored", t("ew_scored", lang), fmt_count(n_scored), n_scored),
+        _stat("bk-ew-threshold", t("ew_threshold", lang), " / ".join(fmt_pct(x) for x in thresholds),
+              ",".join(str(x) for x in thresholds)),
+    ]
+    line = t("ew_run_line", lang).format(id=latest["id"], cut=latest["data_cut"],
+                                         kind=enum_name("ew_model", latest["model_kind"], lang), n=len(wl["data"]))
+    cols = [(t("ew_rank", lang), "int"), (t("reference", lang), "code"), (t("ew_pd", lang), "pct"),
+            (t("ew_pd_change", lang), "text"), (t("ew_rank_change", lang), "text"), (t("ew_alert", lang), "text"),
+            (t("ew_drivers", lang), "text")]
+    rows = [
+        [r["rank"], r["reference"], r["pd"], fmt_pp_lang(r["pd_change"], lang), _rank_change(r["rank_change"], lang),
+         ("● " + t("ew_new", lang)) if r["new_alert"] else _yes(r["alert"]), _drivers(r["drivers"], lang)]
+        for r in wl["data"]
+    ]
+    return [html.Div(stats, style=STAT_ROW), html.Div(line, className="hint"),
+            data_table("bk-table-watchlist", cols, rows, lang)]
+
+
+def _scenario_name(run: dict[str, Any], lang: str) -> str:
+    stored = (run.get("result") or {}).get("scenario")
+    if lang != "en" and isinstance(stored, dict) and stored.get("label_zh"):
+        return str(stored["label_zh"])
+    if lang != "en" and run["scenario"] not in ("custom", "monte_carlo"):
+        zh = data.stress_scenario_labels().get(run["scenario"])
+        if zh:
+            return zh
+    return enum_name("stress_scenario", run["scenario"], lang)
+
+
+def stress_block(viewer: Any, lang: str) -> list[Any]:
+    """The latest stress run: scenario, breaches before and after, margin calls, provision and expected-loss change."""
+    run = data.latest_stress_run(viewer)
+    if run is None or not run.get("result"):
+        return [html.Div(_with_code(t("st_none", lang),
+                                    cmd=f"ipfin stress --org-id {viewer.org.id} --scenario sector_downturn",
+                                    api="POST /api/v1/stress-runs"), className="empty-state", id="bk-st-none")]
+    res = run["result"]
+    if "total" not in res:  # Monte Carlo: distributions of the totals
+        mc, el = res["margin_call"], res["expected_loss"]
+        line = t("st_mc_line", lang).format(id=run["id"], paths=fmt_count(res["paths"]), cut=run["data_cut"])
+        stats = [
+            _stat("bk-st-margin", t("st_mc_margin_call", lang), fmt_amount(mc["mean_fen"], lang), mc["mean_fen"]),
+            _stat("bk-st-el", t("st_mc_el", lang), fmt_amount(el["mean_fen"], lang), el["mean_fen"]),
+            _stat("bk-st-breaches", t("st_mean_breaches", lang), f"{res['mean_breaches']:,.1f}", res["mean_breaches"]),
+        ]
+        return [html.Div(line, className="hint"), html.Div(stats, style=STAT_ROW)]
+    tot = res["total"]
+    line = t("st_run_line", lang).format(id=run["id"], scenario=_scenario_name(run, lang), cut=run["data_cut"],
+                                         n=fmt_count(tot["n_loans"]), balance=fmt_amount(tot["balance_fen"], lang))
+    stats = [
+        _stat("bk-st-breaches", t("st_breaches", lang),
+              f"{fmt_count(tot['n_breach_before'])} → {fmt_count(tot['n_breach_after'])}",
+              f"{tot['n_breach_before']}/{tot['n_breach_after']}"),
+        _stat("bk-st-margin", t("st_margin_call", lang), fmt_amount(tot["margin_call_fen"], lang),
+              tot["margin_call_fen"]),
+        _stat("bk-st-provision", t("st_provision_change", lang), fmt_amount(tot["provision_change_fen"], lang),
+              tot["provision_change_fen"]),
+        _stat("bk-st-el", t("st_el_change", lang), fmt_amount(tot["expected_loss_change_fen"], lang),
+              tot["expected_loss_change_fen"]),
+    ]
+    return [html.Div(line, className="hint"), html.Div(stats, style=STAT_ROW)]
+
+
+def provisions_block(viewer: Any, as_of: date, lang: str) -> list[Any]:
+    """Count, outstanding, rate and provision per five-class category; totals, general reserve and coverage."""
+    pv = data.provisions(viewer, as_of)
+    cols = [(t("pv_class", lang), "text"), (t("loan_count", lang), "int"), (t("outstanding", lang), "fen"),
+            (t("pv_rate", lang), "pct"), (t("pv_provision", lang), "fen")]
+    rows: list[list[Any]] = [
+        [enum_name("loan_class", c["loan_class"], lang), c["count"], c["outstanding_fen"], float(c["rate"]),
+         c["provision_fen"]] for c in pv["classes"]
+    ]
+    rows.append([t("pv_total", lang), sum(c["count"] for c in pv["classes"]), pv["outstanding_fen"], None,
+                 pv["specific_provision_fen"]])
+    cov = pv["provision_coverage"]
+    stats = [
+        _stat("bk-pv-specific", t("pv_specific", lang), fmt_amount(pv["specific_provision_fen"], lang),
+              pv["specific_provision_fen"]),
+        _stat("bk-pv-general", t("pv_general", lang), fmt_amount(pv["general_reserve_fen"], lang),
+              pv["general_reserve_fen"]),
+        _stat("bk-pv-npl", t("pv_npl", lang), fmt_amount(pv["npl_fen"], lang), pv["npl_fen"]),
+        _stat("bk-pv-coverage", t("pv_coverage", lang), fmt_pct(None if cov is None else float(cov)),
+              "" if cov is None else str(cov), t("def_pv_coverage", lang)),
+    ]
+    return [html.Div(stats, style=STAT_ROW), data_table("bk-table-provisions", cols, rows, lang)]
+
+
+@callback(
+    Output("bk-watchlist", "children"),
+    Output("bk-stress", "children"),
+    Output("bk-provisions", "children"),
+    Input("bk-asof", "date"),
+)
+def update_risk(as_of_value: Any) -> Any:
+    """The watchlist, the latest stress run and provisions at the as-of date, for the signed-in organisation."""
+    viewer = data.current_viewer()
+    if viewer is None or not viewer.may_see(PAGE):
+        raise PreventUpdate
+    lang = data.current_lang()
+    return (watchlist_block(viewer, lang), stress_block(viewer, lang),
+            provisions_block(viewer, _as_of(as_of_value), lang))

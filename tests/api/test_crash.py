@@ -1,11 +1,12 @@
-"""Crash safety: the real server (``ipfin serve --demo`` on a SQLite file) is killed with SIGKILL
+"""Crash safety: the real server (``ipfin serve --demo`` on a database of its own) is killed with SIGKILL
 in the middle of a burst of payments and approvals sent with ``Idempotency-Key``s, then restarted
 and every request retried with its key, three times over. Afterwards nothing acknowledged is lost,
 nothing is booked twice, every retry of an acknowledged request replays its first answer, each
 loan's balance equals its amount less the principal of its ledger rows, and every payment and move
 has its audit event.
 
-SQLite only (the server is started on its own temporary database file); loopback only."""
+The server gets a database of its own: a SQLite file, or a new database on the CI's PostgreSQL when the
+suite runs there; loopback only."""
 
 from __future__ import annotations
 
@@ -28,8 +29,24 @@ from tests.pledge.test_api_pledge import AMOUNT_FEN, setup_loan
 pytestmark = [pytest.mark.slow, pytest.mark.db]
 
 CYCLES = 3
-PAY_BODY = {"amount_cny": "1000.00", "paid_on": "2026-10-01"}
+PAY_BODY = {"amount_cny": "1000.00", "paid_on": "2025-10-01"}
 APPROVAL_STEPS = [("submit", "maker"), ("start_review", "checker"), ("approve", "checker")]
+
+
+def _server_database(tmp: Path) -> str:
+    """A fresh database for the server: on the CI's PostgreSQL when the tests run there (a new database
+    on the same server), else a SQLite file."""
+    url = os.environ.get("IPFIN_TEST_DATABASE_URL", "")
+    if url.startswith("postgresql"):
+        import uuid
+
+        import psycopg
+
+        name = f"ipfin_crash_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return f"{url.rsplit('/', 1)[0]}/{name}"
+    return f"sqlite:///{tmp / 'crash.db'}"
 
 
 class Server:
@@ -38,6 +55,7 @@ class Server:
     def __init__(self, tmp: Path) -> None:
         self.tmp, self.port, self.proc = tmp, _free_port(), None
         self.base = f"http://127.0.0.1:{self.port}"
+        self.database_url = _server_database(tmp)
 
     def start(self) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("IPFIN_")}
@@ -45,7 +63,7 @@ class Server:
         log = open(self.tmp / "server.log", "a")  # noqa: SIM115 - the child process owns it
         self.proc = subprocess.Popen(  # type: ignore[assignment]
             [sys.executable, "-m", "ipfin_app.cli", "serve", "--demo", "--host", "127.0.0.1", "--port",
-             str(self.port), "--database-url", f"sqlite:///{self.tmp / 'crash.db'}"],
+             str(self.port), "--database-url", self.database_url],
             cwd=self.tmp, env=env, stdout=log, stderr=subprocess.STDOUT)
         log.close()
         deadline = time.monotonic() + 90
@@ -75,7 +93,7 @@ def _requests(cycle: int, active: list[int], drafts: list[int]) -> list[list[tup
     race each other on a loan's version; payments and approvals interleave in time."""
     lanes = [[(f"pay-{cycle}-{lid}-{i}", "maker", f"/api/v1/loans/{lid}/payments", PAY_BODY) for i in range(10)]
              for lid in active]
-    lanes += [[(f"move-{lid}-{a}", who, f"/api/v1/loans/{lid}/transitions", {"action": a, "on": "2026-09-01"})
+    lanes += [[(f"move-{lid}-{a}", who, f"/api/v1/loans/{lid}/transitions", {"action": a, "on": "2025-09-01"})
                for a, who in APPROVAL_STEPS] for lid in drafts]
     return lanes
 
@@ -98,7 +116,7 @@ def test_kill_9_during_a_burst_loses_nothing_acknowledged_and_books_nothing_twic
                 ("register_pledge", "maker", {"pledge_registration_number": "Y2026500000123"}),
                 ("disburse", "checker", {})]
             for action, who, kw in steps:
-                r = c.post(f"/api/v1/loans/{lid}/transitions", json={"action": action, "on": "2026-09-01", **kw},
+                r = c.post(f"/api/v1/loans/{lid}/transitions", json={"action": action, "on": "2025-09-01", **kw},
                            headers=actors[who].headers)
                 assert r.status_code == 200, r.text
             active.append(lid)
