@@ -47,6 +47,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/valuation.py
 	$(BIN)/python bench/securitization.py
 	$(BIN)/python bench/dashboard.py --loans 1000000
+	$(BIN)/python bench/api_load.py
+	$(BIN)/python bench/risk_sharing.py
+	$(BIN)/python bench/early_warning.py
 
 demo-data: $(STAMP)
 	$(BIN)/ipfin demo-data --reset
