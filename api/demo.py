@@ -264,6 +264,7 @@ def region_table() -> RegionTable:
     """Counties weighted so provinces and seeded cities get their target shares (see the module docstring)."""
     main = set(DEMO_PREFECTURE_CODES)
     rows: list[tuple[str, str, str, float]] = []
+    c: regions.Region | str  # a region, then a city code
     for prov, share in province_shares().items():
         cities: list[tuple[str, float, list[tuple[str, float]]]] = []
         for c in regions.children(prov):
@@ -583,7 +584,7 @@ def _block_assets(
         "legal_status": legal, "annual_fee_paid_until": paid_until, "borrower_id": loan_borrower[asset_loan],
         "owner_org_id": loan_bank[asset_loan],
     }
-    multi = {}
+    multi: dict[Any, set[Any]] = {}
     if (n_assets > 1).any():
         for li, t in zip(asset_loan.tolist(), a_type.tolist(), strict=True):
             multi.setdefault(li, set()).add(t)
@@ -706,7 +707,7 @@ def generate(
                   "pledge_collateral_valuation": CollateralValuation}
         now = _now()
         n_blocks = -(-n_loans // BLOCK)
-        with _indexes_built_after(conn, [m.__table__ for m in tables.values()], n_loans >= REBUILD_INDEXES_FROM):
+        with _indexes_built_after(conn, [m.__table__ for m in tables.values()], n_loans >= REBUILD_INDEXES_FROM):  # type: ignore[attr-defined]
             for k in range(n_blocks):
                 block = make_block(plan, k)
                 for name, model in tables.items():
@@ -829,7 +830,7 @@ def bulk_insert(conn: Connection, model: Any, columns: dict[str, Any], batch: in
 def _processed(values: list[Any], proc: Callable[[Any], Any]) -> list[Any]:
     """``proc`` applied once per distinct value (per value for unhashable ones, e.g. JSON dicts); None kept."""
     cache_: dict[Any, Any] = {}
-    out = []
+    out: list[Any] = []
     for v in values:
         if v is None:
             out.append(None)

@@ -46,7 +46,7 @@ def kpi_card(
     ``changes`` are comparison lines (同比, 环比) and ``definition`` the tooltip saying how it is defined."""
     head: list[Any] = [label]
     if definition:
-        head.append(html.Span("ⓘ", className="kpi-info", **{"aria-hidden": "true"}))
+        head.append(html.Span("ⓘ", className="kpi-info", **{"aria-hidden": "true"}))  # type: ignore[arg-type]
     children: list[Any] = [
         html.Div(head, className="kpi-label"),
         html.Div(value_text, className="kpi-value"),
@@ -162,7 +162,7 @@ def empty_state(message: str, element_id: str | None = None) -> html.Div:
 def graph(graph_id: str, figure: Any = None) -> dcc.Graph:
     """A Plotly graph without plotly branding; wrapped by the caller in :func:`loading` where a callback fills it."""
     config: dict[str, Any] = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
-    return dcc.Graph(id=graph_id, figure=figure or {}, config=config)
+    return dcc.Graph(id=graph_id, figure=figure or {}, config=config)  # type: ignore[arg-type]
 
 
 def loading(*children: Any) -> html.Div:

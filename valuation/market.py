@@ -383,8 +383,8 @@ def select_comparables(register: Sequence[IPTransaction], search: RegisterSearch
             r["en"] = f"similarity {sim:.3f}, rank {rank} of {n}: outside the top {search.top_k}"
     decisions = []
     for tid, r in rows.items():
+        assert isinstance(r["t"], IPTransaction)
         t = r["t"]
-        assert isinstance(t, IPTransaction)
         used = r["reason"] in _USED_REASONS
         decisions.append(ComparableDecision(
             tid, used, r["reason"], str(r["zh"]), str(r["en"]), float(r["sim"]),  # type: ignore[arg-type]

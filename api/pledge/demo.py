@@ -63,7 +63,7 @@ def _block_rows(conn: Connection, lo: int, hi: int) -> tuple[list[Any], list[Any
         .where(lc.c.loan_id.between(lo, hi), t.c.status.in_(LIVE), lc.c.pledge_status == "registered")
         .order_by(lc.c.loan_id, ia.c.id)
     ).all()
-    return loans, assets
+    return loans, assets  # type: ignore[return-value]  # Result.all() is a list at run time
 
 
 def _d(v: Any) -> date:
@@ -189,7 +189,7 @@ def _transactions(conn: Connection, ctx: Any, completed: list[Any], created: dat
         return 0
     cv, lc, t = (CollateralValuation.__table__, LoanCollateral.__table__,  # type: ignore[attr-defined]
                  Loan.__table__)  # type: ignore[attr-defined]
-    score = dict(conn.execute(  # the latest valuation's score of each asset of a recovered loan
+    score: dict[Any, Any] = dict(conn.execute(  # the latest valuation's score of each asset of a recovered loan
         select(cv.c.ip_asset_id, cv.c.score).join(lc, lc.c.ip_asset_id == cv.c.ip_asset_id)
         .join(t, t.c.id == lc.c.loan_id).where(t.c.status == "recovered").order_by(cv.c.valuation_date, cv.c.id)
     ).all())

@@ -182,6 +182,7 @@ def _sigma_from_mean_p5(mean: float, p5: float) -> float | None:
 def _collateral(session: Session, ids: list[int], default_sigma: float) -> dict[int, tuple[float, float]]:
     """Loan → (median CNY, σ) over its pledged assets (sum of medians, value-weighted σ)."""
     assets: dict[int, list[tuple[int, int | None]]] = {}
+    q: Any  # three selects of different columns below
     for chunk in _chunks(ids):
         q = select(col(LoanCollateral.loan_id), col(LoanCollateral.ip_asset_id), col(LoanCollateral.appraised_value_fen)
                    ).where(col(LoanCollateral.loan_id).in_(chunk))
@@ -236,7 +237,7 @@ def stored_book(session: Session, org: Organisation, flt: BookFilter, rule: Rule
     q = select(*[col(c) for c in cols_]).where(
         and_(aggregate_scope(org), lf.clause(), col(Loan.status).in_([str(s) for s in LIVE]),
              col(Loan.outstanding_fen) > 0)).order_by(col(Loan.id)).limit(flt.max_loans or MAX_LOANS + 1)
-    rows = list(session.exec(q))  # type: ignore[call-overload]
+    rows: list[Any] = list(session.exec(q))  # type: ignore[call-overload]
     if not rows:
         raise FieldError("book", "no live loan you may see matches the filter")
     if len(rows) > MAX_LOANS:
@@ -385,6 +386,7 @@ def _round(x: float) -> float:
 def cost_json(rule: Rule, data: BookData, cost: RuleCost) -> dict[str, Any]:
     """The answer of ``POST /rule-costs``: per party, per cap, and the programme's budgets (CNY statistics)."""
     prog = programme_cost(rule, data.book, cost.years) if (rule.insurance or rule.subsidies) else None
+    assert data.book.eligible is not None  # filled by RiskBook.__post_init__
     return {
         "rule_id": rule.id, "rule_version": rule.version, "n_loans": data.book.n,
         "n_eligible": int(np.sum(data.book.eligible)), "exposure_cny": _round(float(np.sum(data.book.ead))),

@@ -135,6 +135,7 @@ def bureau_overview(
     prev_stock = stocks[prev_flt] if prev_flt else None
     yoy_stock = stocks[yoy_flt] if yoy_flt else None
     comp = compensation_by_party(conn, org, flt)
+    assert comp is not None, "compensation_by_party: always returns a list"
     return {
         "filter": flt.as_dict(),
         "current": {**cur.as_dict(), "npl_ratio": stock.npl_ratio},

@@ -202,7 +202,7 @@ def compensation_by_party(conn: Connection, org: Organisation, flt: LoanFilter) 
     loans_in_scope = select(col(Loan.id)).where(_where(conn, org, replace(flt, date_from=None, date_to=None)))
     ledger = RiskLedgerEntry
     paid = col(ledger.kind) == "payout"
-    conds = [col(RiskClaim.loan_id).in_(loans_in_scope)]
+    conds: list[ColumnElement[bool]] = [col(RiskClaim.loan_id).in_(loans_in_scope)]
     if flt.date_from:
         conds.append(col(ledger.booked_on) >= flt.date_from)
     if flt.date_to:

@@ -109,7 +109,7 @@ def _past_stocks(conn: Connection, org: Organisation, base: LoanFilter, ends: li
     performing at the scheduled balance — one scan over loans maturing after the earliest end."""
     where = and_(
         _where(conn, org, base),
-        unindexed(col(Loan.origination_date), type_=Loan.__table__.c.origination_date.type) <= max(ends),
+        unindexed(col(Loan.origination_date), type_=Loan.__table__.c.origination_date.type) <= max(ends),  # type: ignore[attr-defined]
         col(Loan.maturity_date) > min(ends),
     )
     cols: list[Any] = []

@@ -78,7 +78,7 @@ def import_transactions(session: Session, user: User, rows: list[dict[str, str]]
         if problem is not None:
             errors.append({"row": n + 1, "field": problem[0], "message": problem[1]})
             continue
-        count = (r.get("asset_count") or "").strip()
+        count: str | int = (r.get("asset_count") or "").strip()
         staged.append((t, int(count) if count else 1))
     if errors:
         raise ImportFailed(sorted(errors, key=lambda e: (e["row"], e["field"])))

@@ -189,7 +189,7 @@ def register_for_valuation(session: Session, ip_type: str, valuation_date: date)
     same type, traded on or before that date, remaining life known, one right per price (bundles
     skipped); the most recent :data:`MAX_REGISTER_FOR_VALUATION`. Also returns how many rows of the
     type were skipped (bundle or unknown life)."""
-    conds = [IPTransactionRow.ip_type == ip_type, col(IPTransactionRow.transaction_date) <= valuation_date]
+    conds: list[Any] = [IPTransactionRow.ip_type == ip_type, col(IPTransactionRow.transaction_date) <= valuation_date]
     rows = session.exec(select(IPTransactionRow).where(*conds)
                         .order_by(col(IPTransactionRow.transaction_date).desc(), col(IPTransactionRow.id).desc())
                         .limit(MAX_REGISTER_FOR_VALUATION)).all()
@@ -261,7 +261,7 @@ def record_disposal(session: Session, user: User, loan: Loan, disposal: PledgeDi
     when = _disposal_date(disposal)
     end = legal_end(asset, session.get(PledgeIPFacts, asset.id))
     life = None if end is None else 100.0 if end == date.max else min(100.0, (end - when).days / DAYS_PER_YEAR)
-    score = session.exec(select(CollateralValuation.score).where(CollateralValuation.ip_asset_id == asset.id)
+    score = session.exec(select(col(CollateralValuation.score)).where(CollateralValuation.ip_asset_id == asset.id)
                          .order_by(col(CollateralValuation.valuation_date).desc(),
                                    col(CollateralValuation.id).desc())).first()
     pricing, mode = DISPOSAL_PRICING[str(disposal.method)]

@@ -159,7 +159,7 @@ def layout(**_: Any) -> Any:
             html.H2(t("overview_title", lang), className="page-title"),
             filters,
             html.Div(id="ov-period", className="period-note"),
-            html.Div(id="ov-kpis", className="kpi-row", **{"aria-label": t("headline", lang)}),
+            html.Div(id="ov-kpis", className="kpi-row", **{"aria-label": t("headline", lang)}),  # type: ignore[arg-type]
             html.Div(
                 [
                     map_panel,

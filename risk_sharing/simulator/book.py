@@ -38,7 +38,7 @@ def _draw_batch(n_loans: int) -> int:
 
 
 def _arr(value: object, n: int, name: str, dtype: type = float) -> np.ndarray:
-    a = np.asarray(value, dtype=dtype)
+    a: np.ndarray = np.asarray(value, dtype=dtype)
     if a.ndim == 0:
         a = np.full(n, a.item(), dtype=dtype)
     if a.shape != (n,):
@@ -143,6 +143,8 @@ class RiskBook:
         for name in ("interest_rate", "appraisal_fee"):
             if np.any(getattr(self, name) < 0):
                 raise ValueError(f"{name}: must be non-negative (NaN for unknown)")
+        assert self.interest_at_default is not None and self.borrower is not None  # set above
+        assert self.lender is not None and self.sector is not None  # set above
         if np.any(self.recovery_years < 0) or np.any(self.interest_at_default < 0):
             raise ValueError("recovery_years, interest_at_default: must be non-negative")
         if self.term_years is not None and np.any(self.term_years < 1):

@@ -39,6 +39,7 @@ class _Task:
 
     @cached_property
     def classes(self) -> tuple[np.ndarray, list[np.ndarray]] | None:
+        assert self.book.sector is not None  # filled by RiskBook.__post_init__
         return obligor_classes(self.book.sector, self.thresholds, np.sqrt(self.book.rho))
 
     @cached_property
@@ -59,6 +60,9 @@ class _Task:
 
 def _simulate_chunk(task: _Task, chunk: Chunk) -> dict[str, np.ndarray]:
     book, plan, years = task.book, task.plan, task.years
+    assert book.sector is not None and book.collateral_worthless_prob is not None  # filled by RiskBook.__post_init__
+    assert book.interest_at_default is not None and book.ip_pledged_share is not None
+    assert book.eligible is not None  # filled by RiskBook.__post_init__
     rng = chunk.rng()
     m = chunk.size
     sub = _draw_batch(book.n)
@@ -110,7 +114,7 @@ def _simulate_chunk(task: _Task, chunk: Chunk) -> dict[str, np.ndarray]:
         net_claim = base0 - d_rec * rec_scheme
         pv_claim = net_claim * df_tau
         sh = plan.shares[None, :]
-        out = {
+        out: dict[str, np.ndarray] = {
             "payout": np.bincount(rows, base0, m)[:, None] * sh,
             "net": np.bincount(rows, net_claim, m)[:, None] * sh,
             "pv_net": np.bincount(rows, pv_claim, m)[:, None] * sh,
@@ -151,7 +155,7 @@ def _simulate_chunk(task: _Task, chunk: Chunk) -> dict[str, np.ndarray]:
     outside = economic - net_t.sum(axis=0)
     path_year = rows * years + year
 
-    out: dict[str, np.ndarray] = {
+    out = {
         "payout": np.stack([np.bincount(rows, pay_t[j], m) for j in range(p)], axis=1),
         "net": np.stack([np.bincount(rows, net_t[j], m) for j in range(p)], axis=1),
         "pv_net": np.stack([np.bincount(rows, net_t[j] * df_tau, m) for j in range(p)], axis=1),
@@ -201,6 +205,7 @@ def _running_sum_split(
 ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """All claims at once when :attr:`_RulePlan.running_sums` holds (the same result as claim by claim)."""
     plan, book = task.plan, task.book
+    assert book.borrower is not None and book.lender is not None  # filled by RiskBook.__post_init__
     binds: dict[str, np.ndarray] = {}
     base = base0
     bor, lend = book.borrower[cols], book.lender[cols]
@@ -255,6 +260,7 @@ def _sequential_split(
     < r have used up budgets and caps. Cap usage is kept per (path, year), (path, borrower, year), … keys, so
     annual caps restart each year. Returns (payable, loss base after the per-borrower cap, binding flags)."""
     plan, book = task.plan, task.book
+    assert book.borrower is not None and book.lender is not None  # filled by RiskBook.__post_init__
     nd = rows.size
     nc = plan.comp.size
     payable = np.zeros((nd, plan.shares.size))

@@ -60,7 +60,9 @@ class ProgrammeCost:
         raise KeyError(key)
 
 
-def _needed(values: np.ndarray, name: str, key: str) -> np.ndarray:
+def _needed(values: np.ndarray | None, name: str, key: str) -> np.ndarray:
+    if values is None:  # RiskBook.__post_init__ fills every optional array
+        raise ValueError(f"{name}: needed per loan for subsidy '{key}' but the book has none")
     if np.any(np.isnan(values)):
         raise ValueError(f"{name}: needed per loan for subsidy '{key}' (NaN = unknown)")
     return values

@@ -48,7 +48,7 @@ TOLERANCES = (0.005, 0.01, 0.02, 0.03, 0.05, 0.08, 0.12, 0.2)  # degrees; the fi
 DIGITS = 3
 
 
-def load_source(root: Path) -> tuple[dict[str, object], dict[tuple[str, str], str]]:
+def load_source(root: Path) -> tuple[dict[str, Path], dict[tuple[str, str], str]]:
     """Geometry by source code, and source code by (city name, county name) from its SQLite index."""
     import re
     import sqlite3
@@ -63,7 +63,7 @@ def load_source(root: Path) -> tuple[dict[str, object], dict[tuple[str, str], st
         if m and district:
             names[(city or "", district)] = m.group(1)
     geoms = {p.stem: p for p in land.glob("*.geojson")}
-    return geoms, names  # type: ignore[return-value]
+    return geoms, names
 
 
 def read_geom(path: Path):  # type: ignore[no-untyped-def]
