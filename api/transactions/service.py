@@ -59,10 +59,12 @@ def conditions(filters: dict[str, Any]) -> list[Any]:
     """SQL conditions of the list filters (None values ignored)."""
     t = IPTransactionRow
     conds: list[Any] = []
-    for name in ("ip_type", "kind", "pricing_method", "trading_mode", "industry", "source", "owner_org_id"):
+    for name in ("ip_type", "kind", "pricing_method", "trading_mode", "industry", "source"):
         v = filters.get(name)
         if v is not None:
             conds.append(getattr(t, name) == str(v))
+    if filters.get("owner_org_id") is not None:  # an integer column: compare as one (PostgreSQL is strict)
+        conds.append(col(t.owner_org_id) == int(filters["owner_org_id"]))
     if filters.get("date_from") is not None:
         conds.append(col(t.transaction_date) >= filters["date_from"])
     if filters.get("date_to") is not None:

@@ -88,7 +88,7 @@ def test_only_admins_write_overrides_and_every_write_is_audited(
     assert client.delete(f"/api/v1/pledge/calendar/overrides/{day}", headers=admin.headers).status_code == 204
     assert client.delete(f"/api/v1/pledge/calendar/overrides/{day}", headers=admin.headers).status_code == 404
     actions = session.exec(select(AuditEvent.action).where(AuditEvent.entity == "calendar_override",
-                                                           AuditEvent.entity_id == day)).all()
+                                                           AuditEvent.entity_id == day).order_by(AuditEvent.id)).all()
     assert list(actions) == ["set", "delete"]
 
 
@@ -102,5 +102,6 @@ def test_the_cli_sets_and_deletes_overrides_with_an_audit_trail(session: Any, ca
     assert main(["calendar", "delete", "--day", day.isoformat()]) == 0
     assert main(["calendar", "delete", "--day", day.isoformat()]) == 1
     actions = session.exec(select(AuditEvent.action).where(AuditEvent.entity == "calendar_override",
-                                                           AuditEvent.entity_id == day.isoformat())).all()
+                                                           AuditEvent.entity_id == day.isoformat())
+                           .order_by(AuditEvent.id)).all()
     assert list(actions) == ["set", "delete"]
