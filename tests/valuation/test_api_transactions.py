@@ -41,8 +41,8 @@ def post(client: Any, actor: Any, body: dict[str, Any]) -> dict[str, Any]:
 
 def audit_actions(engine: Any, entity_id: Any) -> list[str]:
     with Session(engine) as s:
-        return [e.action for e in s.exec(select(AuditEvent).where(AuditEvent.entity == "ip_transaction",
-                                                                  AuditEvent.entity_id == str(entity_id))).all()]
+        q = select(AuditEvent).where(AuditEvent.entity == "ip_transaction", AuditEvent.entity_id == str(entity_id))
+        return [e.action for e in s.exec(q.order_by(AuditEvent.id)).all()]  # PostgreSQL: no implicit order
 
 
 # ---------------------------------------------------------------- record, read, change, tenancy
