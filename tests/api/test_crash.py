@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -103,8 +104,16 @@ def _send(client: httpx.Client, actors: dict[str, Who], req: tuple[str, str, str
     return client.post(path, json=body, headers={**actors[who].headers, "Idempotency-Key": key}, timeout=15)
 
 
-def test_kill_9_during_a_burst_loses_nothing_acknowledged_and_books_nothing_twice(tmp_path: Path) -> None:
-    server = Server(tmp_path)
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    """The server under test; killed at teardown even when the test fails half-way."""
+    s = Server(tmp_path)
+    yield s
+    if s.proc is not None:
+        s.kill()
+
+
+def test_kill_9_during_a_burst_loses_nothing_acknowledged_and_books_nothing_twice(server: Server) -> None:
     server.start()
     actors = {"maker": Who(server.base, "officer@bank.ipfin.demo"),
               "checker": Who(server.base, "approver@bank.ipfin.demo")}
