@@ -16,7 +16,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from api.core.config import get_settings
 from api.core.db import get_engine, upgrade
@@ -43,6 +43,16 @@ def _json_safe(v: Any) -> Any:
 
 
 _ERROR_KEYS = ("loc", "msg", "type", "ctx")  # the submitted "input" is not echoed (it may be a password)
+
+
+_LOCK_ERRORS = ("database is locked", "database table is locked", "lock timeout", "could not obtain lock",
+                "deadlock detected")
+
+
+def _is_lock_error(exc: OperationalError) -> bool:
+    """A wait for a lock that gave up (retryable), as opposed to a broken database."""
+    text = str(exc.orig).lower()
+    return any(m in text for m in _LOCK_ERRORS)
 
 
 def _int64_overflow(request: Request) -> list[str | int]:
@@ -114,6 +124,17 @@ def create_app(*, migrate: bool = True) -> FastAPI:
             {"detail": "conflicts with an existing record (duplicate or missing reference)"},
             status_code=status.HTTP_409_CONFLICT,
         )
+
+    @app.exception_handler(OperationalError)
+    async def _busy(_: Request, exc: OperationalError) -> JSONResponse:
+        """The database is busy (SQLite write lock past the busy timeout, a PostgreSQL lock timeout or
+        deadlock): 503 with Retry-After, the transaction rolled back, nothing half-written. Any other
+        operational error is a server fault and stays a 500."""
+        if not _is_lock_error(exc):
+            raise exc
+        log.warning("database busy: %s", exc.orig)
+        return JSONResponse({"detail": "the database is busy; nothing was written, retry shortly"},
+                            status_code=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "1"})
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

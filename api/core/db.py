@@ -30,13 +30,14 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 """How long a SQLite writer waits for the write lock before ``database is locked``."""
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url``; SQLite gets its directory created, foreign keys and WAL."""
+def make_engine(url: str, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, **kwargs: Any) -> Engine:
+    """An engine for ``url``; SQLite gets its directory created, foreign keys, WAL and a busy timeout
+    of ``busy_timeout_ms`` (a writer that waits longer for the lock fails with ``database is locked``)."""
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:":
             Path(u.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
                                **kwargs)
 
         @event.listens_for(engine, "connect")
@@ -47,7 +48,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cur.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
             cur.close()
 
         return engine

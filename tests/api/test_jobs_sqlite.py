@@ -1,6 +1,11 @@
 """SQLite under a background job: WAL with a busy timeout, and a monitoring job over a 3,000-loan
 demo book (its bank's ~180 live loans, ~10 s of work) that commits loan by loan, so concurrent
-writes never wait behind it for more than a second and its own progress never deadlocks it."""
+writes never wait behind it for more than a second and its own progress never deadlocks it.
+
+"Never waits more than a second for the lock" is checked structurally, not with a stopwatch: the
+book's engine has a 1 s busy timeout, so a write that waited longer would fail with ``database is
+locked``. Wall-clock latencies (which also include CPU contention with the job thread on a loaded
+machine) are printed for the record."""
 
 from __future__ import annotations
 
@@ -13,17 +18,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
 from api.core import db
 from api.core.db import make_engine, upgrade
 from api.core.security import create_access_token
 from api.identity.models import User
+from api.pledge.models import Borrower
 from tests.factories import borrower_body
 
 pytestmark = pytest.mark.db
 
 N_LOANS = 3000
+LOCK_WAIT_LIMIT_MS = 1000
+"""No request may wait longer than this behind a job for the SQLite write lock."""
 
 
 def test_sqlite_connections_use_wal_a_busy_timeout_and_normal_sync(tmp_path: Path) -> None:
@@ -38,7 +46,7 @@ def book(client: Any, tmp_path: Path) -> Iterator[Any]:
     """A demo book of ``N_LOANS`` loans in its own SQLite file, served by the app for this test."""
     from api.demo import generate
 
-    eng = make_engine(f"sqlite:///{tmp_path / 'book.db'}")
+    eng = make_engine(f"sqlite:///{tmp_path / 'book.db'}", busy_timeout_ms=LOCK_WAIT_LIMIT_MS)
     upgrade(eng)
     generate(eng, N_LOANS)
     old = db._engine
@@ -63,10 +71,16 @@ def test_background_monitoring_does_not_hold_up_concurrent_writes(client: Any, b
     statuses: list[int] = []
     done = threading.Event()
 
+    failures: list[str] = []
+
     def writer() -> None:
         while not done.is_set():
             t0 = time.perf_counter()
-            w = client.post("/api/v1/borrowers", json=borrower_body(), headers=headers)
+            try:
+                w = client.post("/api/v1/borrowers", json=borrower_body(), headers=headers)
+            except Exception as exc:  # the test client re-raises server errors (database is locked)
+                failures.append(repr(exc))
+                continue
             latencies.append(time.perf_counter() - t0)
             statuses.append(w.status_code)
 
@@ -90,5 +104,26 @@ def test_background_monitoring_does_not_hold_up_concurrent_writes(client: Any, b
           f"{statistics.median(lat) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, max {lat[-1] * 1000:.0f} ms")
     assert job["status"] == "succeeded", job
     assert job["result"]["loans_checked"] >= 100 and job["progress"] == 1.0
+    assert failures == [], failures[:3]  # none waited > 1 s for the lock
+    assert len(lat) >= 20  # the writes really ran while the job did
     assert set(statuses) == {201}, sorted(set(statuses))
-    assert len(lat) >= 20 and p99 <= 1.0
+
+
+def test_a_write_that_cannot_get_the_lock_is_a_503_with_retry_after_and_writes_nothing(
+        client: Any, book: Any) -> None:
+    with Session(book) as s:
+        officer = s.exec(select(User).where(User.email == "officer@bank.ipfin.demo")).one()
+        n_before = s.exec(select(func.count()).select_from(Borrower)).one()
+    headers = {"Authorization": f"Bearer {create_access_token(officer.id)[0]}"}
+    raw = book.raw_connection()  # another process or job holding the write lock past the busy timeout
+    try:
+        raw.execute("BEGIN IMMEDIATE")
+        r = client.post("/api/v1/borrowers", json=borrower_body(), headers=headers)
+    finally:
+        raw.rollback()
+        raw.close()
+    assert r.status_code == 503, r.text
+    assert r.headers["Retry-After"] == "1" and "nothing was written" in r.json()["detail"]
+    with Session(book) as s:
+        assert s.exec(select(func.count()).select_from(Borrower)).one() == n_before
+    assert client.post("/api/v1/borrowers", json=borrower_body(), headers=headers).status_code == 201
