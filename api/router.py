@@ -17,6 +17,7 @@ from api.pledge import products_routes as pledge_products
 from api.pledge import routes as pledge
 from api.risk_sharing import cost_routes as risk_sharing_cost
 from api.risk_sharing import routes as risk_sharing
+from api.risk_sharing import subsidy_routes as risk_sharing_subsidies
 from api.securitization import routes as securitization
 from api.stats import routes as stats
 from api.transactions import routes as transactions
@@ -38,6 +39,7 @@ ROUTERS = (
     pledge_products.router,
     risk_sharing.router,
     risk_sharing_cost.router,
+    risk_sharing_subsidies.router,
     securitization.router,
     stats.router,
     early_warning.router,

@@ -186,6 +186,12 @@ def _risk_sharing(today: date) -> dict[str, Example]:
         "ClaimDecision": {"note": "代偿申请材料不全：缺少逾期催收记录"},
         "RecoveryCreate": {"claim_id": 1, "received_on": today.isoformat(), "gross_cny": "1200000.00",
                            "disposal_costs_cny": "36000.00", "method": "auction"},
+        "SubsidyApplicationCreate": {"rule_id": "loan-guarantee-insurance", "subsidy_key": "interest_subsidy",
+                                     "loan_id": 1, "payer_org_id": 6,
+                                     "period_start": date(cut.year, 1, 1).isoformat(), "period_end": cut.isoformat()},
+        "SubsidyProposal": {"decision": "approve", "note": "符合贴息条件，按50%贴息"},
+        "SubsidyCheck": {"note": "复核同意"},
+        "SubsidyPayment": {"paid_on": today.isoformat(), "reference": f"知贴〔{today.year}〕042号"},
         "RuleCostRequest": run,
         "FeeRequest": {**run, "operating_cost_rate": 0.003, "confidence": 0.99, "cost_of_capital": 0.08, "top": 20},
     }

@@ -190,6 +190,9 @@ class Loan(LoanBase, table=True):
     currency: str = Field(default="CNY", max_length=3)
     annual_rate: Decimal = Field(sa_type=Numeric(9, 6), description="annual interest rate, fraction")
     guarantee_fee_rate: Decimal | None = Field(default=None, sa_type=Numeric(9, 6), description="担保费率, fraction")
+    appraisal_fee_fen: int | None = Field(
+        default=None, sa_type=BigInteger, description="appraisal (valuation) fee paid for the loan, fen (评估费)"
+    )
     term_months: int
     status: LoanStatus = Field(default=LoanStatus.draft, sa_type=String(20))
     region_code: str = Field(max_length=6, description="borrower's GB/T 2260 region (denormalised)")

@@ -119,6 +119,9 @@ class LoanCreate(LoanBase):
     amount_cny: MoneyCNY
     annual_rate: Decimal = Field(ge=0, lt=1, max_digits=9, decimal_places=6, description="fraction, 4.35% = 0.0435")
     guarantee_fee_rate: Decimal | None = Field(default=None, ge=0, lt=1, max_digits=9, decimal_places=6)
+    appraisal_fee_cny: MoneyCNY | None = Field(
+        default=None, description="评估费: the collateral appraisal fee the borrower paid at origination, CNY "
+        "(the base of an appraisal-fee subsidy)")
     collateral_ip_asset_ids: list[int] = Field(min_length=1, description="IP assets pledged for this loan")
 
     @field_validator("amount_cny")
@@ -126,6 +129,13 @@ class LoanCreate(LoanBase):
     def _positive(cls, v: Decimal) -> Decimal:
         if v <= 0:
             raise ValueError("loan amount must be positive")
+        return v
+
+    @field_validator("appraisal_fee_cny")
+    @classmethod
+    def _fee_not_negative(cls, v: Decimal | None) -> Decimal | None:
+        if v is not None and v < 0:
+            raise ValueError("appraisal fee must not be negative")
         return v
 
     @model_validator(mode="after")
@@ -144,6 +154,7 @@ class LoanPublic(LoanBase):
     currency: str
     annual_rate: Decimal
     guarantee_fee_rate: Decimal | None
+    appraisal_fee_fen: int | None = None
     term_months: int
     status: LoanStatus
     region_code: str
@@ -164,6 +175,11 @@ class LoanPublic(LoanBase):
     @property
     def outstanding_cny(self) -> Decimal:
         return fen_to_cny(self.outstanding_fen)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def appraisal_fee_cny(self) -> Decimal | None:
+        return None if self.appraisal_fee_fen is None else fen_to_cny(self.appraisal_fee_fen)
 
 
 class LoansPage(Page):

@@ -124,6 +124,7 @@ def create_loan(session: Session, actor: User, org: Organisation, data: LoanCrea
         outstanding_fen=amount_fen,
         annual_rate=Decimal(data.annual_rate),
         guarantee_fee_rate=data.guarantee_fee_rate,
+        appraisal_fee_fen=None if data.appraisal_fee_cny is None else cny_to_fen(data.appraisal_fee_cny),
         term_months=_months_between(data.origination_date, data.maturity_date),
         status=LoanStatus.draft,
         region_code=borrower.region_code,

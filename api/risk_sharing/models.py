@@ -1,6 +1,7 @@
 """Risk-sharing tables: rule families (owner), proposed rule changes (maker-checker), rule
 versions, scheme state (cap lock), claims, claim parties (one share each, signed and paid by
-that party), recoveries and the append-only payout/recovery ledger.
+that party), recoveries and the append-only payout/recovery ledger; programme subsidies (贴息 and
+fee subsidies): applications, their annual budgets (the budget lock) and their own append-only ledger.
 
 Money is integer fen (BIGINT) with computed ``*_cny`` on public models. A rule row is
 one version of a rule family (``rule_id``); its full definition is the validated JSON of
@@ -16,7 +17,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, StringConstraints
-from sqlalchemy import JSON, BigInteger, Index, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Index, String, UniqueConstraint
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, SQLModel, col, select
 
@@ -274,6 +275,118 @@ class RiskLedgerEntry(SQLModel, table=True):
     loan_key: str = Field(max_length=80)
     borrower_key: str = Field(max_length=80)
     lender_key: str = Field(max_length=80)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class SubsidyStatus(StrEnum):
+    """A subsidy application: applied (bank) → proposed (payer's maker: approve or decline) → approved
+    (payer's checker; budget drawn) → paid (ledger line); or declined (the checker confirms a proposed
+    decline) or refused (approved when nothing of the year's budget remained)."""
+
+    applied = "applied"
+    proposed = "proposed"
+    approved = "approved"
+    paid = "paid"
+    declined = "declined"
+    refused = "refused"
+
+
+#: Applications that count against a loan's per-year cap and block an overlapping period.
+LIVE_SUBSIDY_STATUSES = (SubsidyStatus.applied, SubsidyStatus.proposed, SubsidyStatus.approved, SubsidyStatus.paid)
+
+
+class RiskSubsidyBudget(SQLModel, table=True):
+    """One subsidy's budget for one calendar year under one rule version, and what is drawn from it.
+
+    ``approved_fen`` is drawn when an application is approved (paid or not); ``paid_fen`` when it is
+    paid. Every approval first bumps ``lock_counter`` (row lock on PostgreSQL, the write lock on
+    SQLite, until commit), so two approvals racing for the last of a budget are serialised.
+    ``budget_fen`` None: the rule sets no annual budget (unlimited).
+    """
+
+    __tablename__ = "risk_subsidy_budget"
+    __table_args__ = (
+        UniqueConstraint("rule_row_id", "subsidy_key", "year", name="uq_risk_subsidy_budget"),
+        CheckConstraint("budget_fen IS NULL OR approved_fen <= budget_fen", name="ck_risk_subsidy_budget_drawn"),
+        CheckConstraint("paid_fen <= approved_fen", name="ck_risk_subsidy_budget_paid"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    rule_row_id: int = Field(foreign_key="risk_rule.id")
+    rule_id: str = Field(max_length=80, index=True)
+    rule_version: int
+    subsidy_key: str = Field(max_length=40)
+    year: int
+    payer_org_id: int = Field(foreign_key="organisation.id", description="the organisation paying from it")
+    budget_fen: int | None = Field(default=None, sa_type=BigInteger, description="annual budget, fen")
+    approved_fen: int = Field(default=0, sa_type=BigInteger, description="drawn by approvals, fen")
+    paid_fen: int = Field(default=0, sa_type=BigInteger, description="paid out, fen")
+    lock_counter: int = Field(default=0, sa_type=BigInteger)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class RiskSubsidyApplication(SQLModel, table=True):
+    """A subsidy application (贴息/评估费补贴/担保费补贴/保费补贴申请) of a bank for one loan and period."""
+
+    __tablename__ = "risk_subsidy_application"
+    __table_args__ = (
+        Index("ix_risk_subsidy_app_loan", "loan_id", "rule_id", "subsidy_key"),
+        Index("ix_risk_subsidy_app_budget", "budget_id", "status"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    rule_row_id: int = Field(foreign_key="risk_rule.id")
+    rule_id: str = Field(max_length=80, index=True)
+    rule_version: int
+    subsidy_key: str = Field(max_length=40)
+    kind: str = Field(sa_type=String(20), description="interest, appraisal_fee, guarantee_fee, insurance_premium")
+    budget_id: int = Field(foreign_key="risk_subsidy_budget.id")
+    year: int = Field(description="budget year (calendar year of the subsidised cost)")
+    loan_id: int = Field(foreign_key="loan.id")
+    bank_org_id: int = Field(foreign_key="organisation.id", index=True)
+    payer_org_id: int = Field(foreign_key="organisation.id", index=True)
+    period_start: date | None = None
+    period_end: date | None = None
+    base_fen: int = Field(sa_type=BigInteger, description="the subsidised cost taken from the platform, fen")
+    rate: str = Field(max_length=40, description="share of the cost subsidised, fraction, exactly as in the rule")
+    computed_fen: int = Field(sa_type=BigInteger, description="rate × base, rounded half up to the fen")
+    requested_fen: int = Field(sa_type=BigInteger, description="computed, within the per-loan yearly cap")
+    granted_fen: int | None = Field(default=None, sa_type=BigInteger, description="drawn from the budget")
+    shortfall_fen: int | None = Field(default=None, sa_type=BigInteger, description="requested − granted")
+    status: str = Field(default=SubsidyStatus.applied, sa_type=String(20))
+    proposed_decision: str | None = Field(default=None, sa_type=String(10), description="approve or decline")
+    proposal_note: str | None = Field(default=None, max_length=1000)
+    decision_note: str | None = Field(default=None, max_length=1000)
+    applied_by_user_id: int = Field(foreign_key="app_user.id")
+    proposed_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
+    decided_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
+    decided_on: date | None = None
+    paid_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
+    paid_on: date | None = None
+    payment_reference: str | None = Field(default=None, max_length=100)
+    version: int = Field(default=1, description="optimistic-lock version, bumped on every change")
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class RiskSubsidyLedgerEntry(SQLModel, table=True):
+    """Append-only ledger line: a subsidy paid from its budget by the payer to the applying bank."""
+
+    __tablename__ = "risk_subsidy_ledger_entry"
+    __table_args__ = (Index("ix_risk_subsidy_ledger_rule_year", "rule_id", "year"),)
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="risk_subsidy_application.id", sa_column_kwargs={"unique": True})
+    budget_id: int = Field(foreign_key="risk_subsidy_budget.id", index=True)
+    rule_row_id: int = Field(foreign_key="risk_rule.id")
+    rule_id: str = Field(max_length=80)
+    rule_version: int
+    subsidy_key: str = Field(max_length=40)
+    kind: str = Field(sa_type=String(20), description="entry kind: 'subsidy_payment'")
+    year: int
+    payer_org_id: int = Field(foreign_key="organisation.id")
+    payee_org_id: int = Field(foreign_key="organisation.id", description="the applying bank")
+    loan_id: int = Field(foreign_key="loan.id")
+    amount_fen: int = Field(sa_type=BigInteger)
+    booked_on: date
+    reference: str = Field(max_length=100)
     created_at: datetime = Field(default_factory=utcnow)
 
 

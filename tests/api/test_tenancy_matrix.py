@@ -149,6 +149,15 @@ POLICY: dict[tuple[str, str], str] = {
     ("GET", "/recoveries"): "list",
     ("POST", "/recoveries"): "own",
     ("GET", "/ledger"): "list",
+    ("POST", "/subsidy-applications"): "own",
+    ("GET", "/subsidy-applications"): "list",
+    ("GET", "/subsidy-applications/{application_id}"): "object",
+    ("POST", "/subsidy-applications/{application_id}/propose"): "object",
+    ("POST", "/subsidy-applications/{application_id}/approve"): "object",
+    ("POST", "/subsidy-applications/{application_id}/send-back"): "object",
+    ("POST", "/subsidy-applications/{application_id}/pay"): "object",
+    ("GET", "/subsidy-budgets"): "shared",
+    ("GET", "/subsidy-ledger"): "list",
     # securitisation
     ("GET", "/pools"): "list",
     ("POST", "/pools"): "own",
@@ -291,6 +300,19 @@ def world(client: Any, make_user: Any, engine: Any) -> dict[str, Any]:
         "party_orgs": {"reguarantor": reguarantor.org.id, "nfgf": fund.org.id}}, headers=h)
     assert claim.status_code == 201, claim.text
     ids["claim_id"] = claim.json()["id"]
+    # a subsidy application of A's bank on its loan (appraisal fee recorded), paid by A's fund
+    prog = client.post(f"{V1}/risk-rules", json=preset_body("loan-guarantee-insurance"), headers=admin.headers)
+    assert prog.status_code == 201, prog.text
+    with Session(engine) as s:
+        row = s.get(Loan, ids["loan_id"])
+        row.appraisal_fee_fen = 1_000_000  # type: ignore[union-attr]
+        s.add(row)
+        s.commit()
+    sub = client.post(f"{V1}/subsidy-applications", json={
+        "rule_id": prog.json()["rule_id"], "subsidy_key": "appraisal_subsidy", "loan_id": ids["loan_id"],
+        "payer_org_id": fund.org.id}, headers=h)
+    assert sub.status_code == 201, sub.text
+    ids["application_id"] = sub.json()["id"]
     bank_checker_h = bank_checker.headers
     prod = client.post(f"{V1}/pledge/products", json={"code": f"P{mark}", "name": "知识产权质押贷",
                                                       "fixed_rate": "0.045"}, headers=bank_checker_h)
@@ -375,7 +397,8 @@ def _the_owner_does_see_its_objects(client: Any, world: dict[str, Any]) -> None:
     """The matrix can fail: A's own bank reads what B may not (so a 404 everywhere would be caught)."""
     ids, h = world["ids"], world["bank"].headers
     for path in ("/loans/{loan_id}", "/borrowers/{borrower_id}", "/ip-assets/{asset_id}", "/pools/{pool_id}",
-                 "/deals/{deal_id}", "/valuations/{valuation_id}", "/claims/{claim_id}"):
+                 "/deals/{deal_id}", "/valuations/{valuation_id}", "/claims/{claim_id}",
+                 "/subsidy-applications/{application_id}"):
         r = client.get(V1 + _fill(path, ids), headers=h)
         assert r.status_code == 200, (path, r.text)
     loans = client.get(f"{V1}/loans", headers=h)
