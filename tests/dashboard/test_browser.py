@@ -10,181 +10,22 @@ checked for English words. Screenshots of every page in both languages go to
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import socket
-import subprocess
-import sys
-import tempfile
 import time
-import urllib.parse
-import urllib.request
-from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.dashboard.browser_harness import ARTIFACTS, api_get, api_post, choose, english_words, kpi, login
+from tests.dashboard.browser_harness import wait as _wait
+
 pytestmark = [pytest.mark.browser, pytest.mark.filterwarnings("ignore::DeprecationWarning:selenium.*")]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-PASSWORD = "ipfin-demo-2026"  # api.demo.DEMO_PASSWORD
-# English words allowed on a Chinese page: file-format names that Chinese software shows as they are.
-# Everything else in English is a defect, except user data (names, identifiers: class "user-text") and
-# the language switch's own "English" (lang="en").
-ALLOWED_ASCII_WORDS = {"CSV", "Excel"}
-VISIBLE_TEXT_JS = """
-document.querySelectorAll('details').forEach(d => d.open = true);
-const texts = [];
-const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-while (walker.nextNode()) {
-  const el = walker.currentNode.parentElement;
-  if (!el || el.closest('.user-text, [lang="en"], script, style, .modebar-container')) continue;
-  const cs = getComputedStyle(el);
-  if (cs.display === 'none' || cs.visibility === 'hidden') continue;
-  if (!el.closest('svg') && el.offsetParent === null && cs.position !== 'fixed') continue;
-  texts.push(walker.currentNode.textContent);
-}
-return texts.join('\\n');
-"""
-
-SERVER_SCRIPT = """
-import sys, uvicorn
-from api.core.db import get_engine, upgrade
-from api.demo import generate
-from ipfin_app.server import create_app
-upgrade(get_engine())
-generate(get_engine(), 3000)
-uvicorn.run(create_app(migrate=False), host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
-"""
-
-
-def _require_chromium() -> None:
-    if CHROMIUM.exists() and CHROMEDRIVER.exists():
-        return
-    reason = f"headless Chromium needs {CHROMIUM} and {CHROMEDRIVER} (Debian packages chromium, chromium-driver)"
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}: missing in CI")
-    pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait(predicate: Callable[[], Any], timeout: float = 60.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except Exception as exc:  # element not there yet, stale, JS not ready
-            last = exc
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}" + (f" (last error: {last})" if last else ""))
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    _require_chromium()
-    db = tmp_path_factory.mktemp("browser") / "ipfin.db"
-    port = _free_port()
-    env = {
-        **os.environ,
-        "IPFIN_DATABASE_URL": f"sqlite:///{db}",
-        "IPFIN_SECRET_KEY": "browser-test-secret-key-0123456789",
-        "IPFIN_DEMO_MODE": "false",
-    }
-    root = Path(__file__).resolve().parents[2]
-    log = tmp_path_factory.mktemp("browser-log") / "server.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-c", SERVER_SCRIPT, str(port)], cwd=root, env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the server exited with {proc.returncode}: {log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{base}/api/v1/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the server did not answer within 90 s: {log.read_text()[-3000:]}")
-            time.sleep(0.3)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
-@pytest.fixture(scope="module")
-def browser(server: str) -> Iterator[Any]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--window-size=1400,2400"):
-        opts.add_argument(arg)
-    profile = tempfile.mkdtemp(prefix="ipfin-chromium-")
-    opts.add_argument(f"--user-data-dir={profile}")
-    opts.binary_location = str(CHROMIUM)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=opts)
-    driver.implicitly_wait(10)  # Dash renders client-side: let find_element wait for it
-    driver.set_page_load_timeout(60)
-    driver.set_script_timeout(120)  # a busy renderer (Plotly drawing maps) must not fail a one-line script
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    try:
-        yield driver
-    finally:
-        driver.quit()
+WINDOW_SIZE = "1400,2400"  # the browser fixture's window (tests/dashboard/conftest.py)
 
 
 # ------------------------------------------------------------------ helpers
-
-
-_TOKENS: dict[tuple[str, str], str] = {}
-
-
-def _token(base: str, user: str) -> str:
-    """A bearer token from the password flow (one per user and server: argon2 is slow on purpose)."""
-    if (base, user) not in _TOKENS:
-        form = urllib.parse.urlencode({"username": user, "password": PASSWORD}).encode()
-        with urllib.request.urlopen(urllib.request.Request(f"{base}/api/v1/auth/token", data=form), timeout=10) as r:
-            _TOKENS[(base, user)] = str(json.load(r)["access_token"])
-    return _TOKENS[(base, user)]
-
-
-def api_get(base: str, user: str, path: str, **params: Any) -> Any:
-    """The API's answer for ``user`` (bearer token from the password flow)."""
-    query = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
-    headers = {"Authorization": f"Bearer {_token(base, user)}"}
-    with urllib.request.urlopen(urllib.request.Request(f"{base}/api/v1{path}?{query}", headers=headers),
-                                timeout=30) as r:
-        return json.load(r)
-
-
-def api_post(base: str, user: str, path: str, body: dict[str, Any]) -> Any:
-    headers = {"Authorization": f"Bearer {_token(base, user)}", "Content-Type": "application/json"}
-    req = urllib.request.Request(f"{base}/api/v1{path}", data=json.dumps(body).encode(), headers=headers)
-    with urllib.request.urlopen(req, timeout=60) as r:
-        return json.load(r)
 
 
 _PERIODS: dict[tuple[str, str], dict[str, str]] = {}
@@ -214,32 +55,6 @@ def settled(driver: Any, timeout: float = 60.0) -> None:
     time.sleep(0.5)
 
 
-def english_words(driver: Any) -> list[str]:
-    """ASCII words of 3+ letters in the page's visible text (plotly SVG text included), minus the allow-list."""
-    text = driver.execute_script(VISIBLE_TEXT_JS)
-    driver.execute_script("document.querySelectorAll('details').forEach(d => d.open = false)")  # as a user sees it
-    return sorted({w for w in re.findall(r"[A-Za-z]{3,}", text) if w not in ALLOWED_ASCII_WORDS})
-
-
-def login(driver: Any, base: str, user: str, lang: str = "zh") -> None:
-    from selenium.webdriver.common.by import By
-
-    driver.delete_all_cookies()
-    driver.get(f"{base}/dashboard/lang/{lang}")
-    driver.get(f"{base}/dashboard/login")
-    _wait(lambda: driver.find_element(By.ID, "login-username"), what="the login form")
-    driver.find_element(By.ID, "login-username").send_keys(user)
-    driver.find_element(By.ID, "login-password").send_keys(PASSWORD)
-    driver.find_element(By.ID, "login-submit").click()
-    _wait(lambda: driver.find_element(By.ID, "signed-in-as"), what="the signed-in header")
-
-
-def kpi(driver: Any, card_id: str) -> str:
-    from selenium.webdriver.common.by import By
-
-    return str(driver.find_element(By.ID, card_id).get_attribute("data-value"))
-
-
 def points(driver: Any, graph_id: str, trace: int = 0) -> int:
     """Number of points plotted in a trace of a dcc.Graph, read from Plotly's own data."""
     n = driver.execute_script(
@@ -249,16 +64,6 @@ def points(driver: Any, graph_id: str, trace: int = 0) -> int:
         f"#{graph_id}", trace,
     )
     return int(n)
-
-
-def choose(driver: Any, dropdown_id: str, value: str) -> None:
-    """Pick an option of a Dash 4 dropdown by its value."""
-    from selenium.webdriver.common.by import By
-
-    driver.find_element(By.ID, dropdown_id).click()
-    option = _wait(lambda: driver.find_element(By.CSS_SELECTOR, f"[role=option] input[value='{value}']"),
-                   what=f"option {value} of {dropdown_id}")
-    option.find_element(By.XPATH, "./ancestor::*[@role='option']").click()
 
 
 def click_bar(driver: Any, graph_id: str, index: int) -> None:
@@ -335,7 +140,7 @@ def test_bureau_overview_matches_the_api_and_follows_filters(server: str, browse
     assert points(browser, "ov-iptype-graph") == len(api_get(server, user, "/stats/breakdown", by="ip_type",
                                                              **period)["data"])
     settled(browser)
-    assert english_words(browser) == []
+    assert english_words(browser, open_details=True) == []
     shot(browser, "overview-zh")
 
     # a filter: industry C (manufacturing) → every KPI equals the API's figure for industry=C
@@ -509,7 +314,7 @@ def test_regional_bureau_sees_its_own_province_only(server: str, browser: Any) -
     assert state["level"] == "city" and state["locations"]
     assert all(code.startswith("50") for code in state["locations"])
     settled(browser)
-    assert english_words(browser) == []
+    assert english_words(browser, open_details=True) == []
     shot(browser, "overview-chongqing-zh")
 
 
@@ -524,11 +329,11 @@ def test_chinese_pages_show_no_english_words(server: str, browser: Any, user: st
     for page in pages:
         browser.get(f"{server}/dashboard/{page}")
         settled(browser)
-        assert english_words(browser) == [], page
+        assert english_words(browser, open_details=True) == [], page
         shot(browser, f"{page}-zh")
     browser.delete_all_cookies()
     browser.get(f"{server}/dashboard/login")
-    _wait(lambda: english_words(browser) == [], what="a Chinese login page")
+    _wait(lambda: english_words(browser, open_details=True) == [], what="a Chinese login page")
     shot(browser, "login-zh")
 
 

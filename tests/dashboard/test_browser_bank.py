@@ -9,110 +9,18 @@ of highest PD with their Chinese drivers, and no English words. The page at 1366
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import tempfile
 import time
-import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.dashboard.test_browser import _wait, api_get, api_post, english_words, kpi, login
+from tests.dashboard.browser_harness import ARTIFACTS, api_get, api_post, english_words, kpi, login
+from tests.dashboard.browser_harness import wait as _wait
 
 pytestmark = [pytest.mark.browser, pytest.mark.filterwarnings("ignore::DeprecationWarning:selenium.*")]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+WINDOW_SIZE = "1366,768"  # the browser fixture's window (tests/dashboard/conftest.py): a laptop screen
 BANK = "officer@bank.ipfin.demo"
-SERVER_SCRIPT = """
-import sys, uvicorn
-from api.core.db import get_engine, upgrade
-from api.demo import generate
-from ipfin_app.server import create_app
-upgrade(get_engine())
-generate(get_engine(), 3000)
-uvicorn.run(create_app(migrate=False), host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
-"""
-
-
-def _require_chromium() -> None:
-    if CHROMIUM.exists() and CHROMEDRIVER.exists():
-        return
-    reason = f"headless Chromium needs {CHROMIUM} and {CHROMEDRIVER} (Debian packages chromium, chromium-driver)"
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}: missing in CI")
-    pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    _require_chromium()
-    db = tmp_path_factory.mktemp("browser-bank") / "ipfin.db"
-    port = _free_port()
-    env = {**os.environ, "IPFIN_DATABASE_URL": f"sqlite:///{db}",
-           "IPFIN_SECRET_KEY": "browser-test-secret-key-0123456789", "IPFIN_DEMO_MODE": "false"}
-    root = Path(__file__).resolve().parents[2]
-    log = tmp_path_factory.mktemp("browser-bank-log") / "server.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-c", SERVER_SCRIPT, str(port)], cwd=root, env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the server exited with {proc.returncode}: {log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{base}/api/v1/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the server did not answer within 120 s: {log.read_text()[-3000:]}")
-            time.sleep(0.3)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
-@pytest.fixture(scope="module")
-def browser(server: str) -> Iterator[Any]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--window-size=1366,768"):
-        opts.add_argument(arg)
-    opts.add_argument(f"--user-data-dir={tempfile.mkdtemp(prefix='ipfin-chromium-')}")
-    opts.binary_location = str(CHROMIUM)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=opts)
-    driver.implicitly_wait(10)
-    driver.set_page_load_timeout(60)
-    driver.set_script_timeout(120)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 def _text(driver: Any, element_id: str) -> str:
@@ -142,7 +50,7 @@ def test_bank_page_shows_the_watchlist_stress_run_and_provisions_of_the_api(serv
     assert "ipfin early-warning score" in _text(browser, "bk-ew-none")
     assert "POST /api/v1/stress-runs" in _text(browser, "bk-st-none")
     _wait(lambda: _loaded(browser), what="the three sections")
-    assert english_words(browser) == []
+    assert english_words(browser, open_details=True) == []
 
     run = api_post(server, BANK, "/early-warning/runs", {})
     stress = api_post(server, BANK, "/stress-runs", {"scenario": "sector_downturn"})
@@ -181,7 +89,7 @@ def test_bank_page_shows_the_watchlist_stress_run_and_provisions_of_the_api(serv
         c["count"] for c in provisions["classes"]]
 
     _wait(lambda: _loaded(browser), what="every callback")
-    assert english_words(browser) == []
+    assert english_words(browser, open_details=True) == []
     browser.execute_script("document.getElementById('bk-watchlist-section').scrollIntoView()")
     browser.execute_script("window.scrollBy(0, -60)")  # below the sticky header
     time.sleep(0.5)
