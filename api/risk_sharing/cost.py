@@ -110,6 +110,10 @@ class RuleCostRequest(BaseModel):
     years: int = Field(1, ge=1, le=10)
     n_paths: int = Field(2_000, ge=2, le=200_000)
     seed: int = Field(1, ge=0, le=2**63 - 1)
+    claim_lag_months: int | None = Field(
+        None, ge=0, le=120,
+        description="months from default to payout (trigger, claim, review, payment); default: the rule's "
+                    "trigger delay + 2 months (an assumption). Payouts after the horizon are reported as pending")
     assumptions: Assumptions = Field(default_factory=Assumptions)
     background: bool = Field(False, description="run as a job even when small")
 
@@ -391,7 +395,7 @@ def cost_json(rule: Rule, data: BookData, cost: RuleCost) -> dict[str, Any]:
         "rule_id": rule.id, "rule_version": rule.version, "n_loans": data.book.n,
         "n_eligible": int(np.sum(data.book.eligible)), "exposure_cny": _round(float(np.sum(data.book.ead))),
         "n_paths": cost.n_paths, "seed": cost.seed, "years": cost.years, "method": cost.method,
-        "book_sources": data.sources,
+        "claim_lag_months": cost.claim_lag_months, "book_sources": data.sources,
         "expected_defaults": round(float(np.mean(cost.defaults)), 3),
         "parties": [{
             "key": p.key, "share": p.share, "compensating": p.compensating,
@@ -401,6 +405,8 @@ def cost_json(rule: Rule, data: BookData, cost: RuleCost) -> dict[str, Any]:
             "expected_net_cost_cny": _round(p.expected_net_cost),
             "expected_net_cost_se_cny": _round(p.expected_net_cost_se),
             "expected_payout_by_year_cny": [_round(v) for v in p.expected_payout_by_year],
+            "expected_pending_at_horizon_cny": _round(p.expected_pending),
+            "expected_pending_at_horizon_se_cny": _round(p.expected_pending_se),
         } for p in cost.party_costs],
         "caps": [{
             "cap": c.cap, "probability": round(c.probability, 6), "probability_se": round(c.probability_se, 6),
@@ -471,7 +477,7 @@ def _simulate(rule: Rule, data: BookData, body: RuleCostRequest, per_loan: bool,
               progress: ProgressFn | None) -> RuleCost:
     try:
         return simulate_rule_cost(rule, data.book, body.n_paths, body.seed, years=body.years, per_loan=per_loan,
-                                  executor=_executor(progress, body.n_paths))
+                                  executor=_executor(progress, body.n_paths), claim_lag_months=body.claim_lag_months)
     except ValueError as exc:
         raise FieldError("rule_id", str(exc)) from exc
 

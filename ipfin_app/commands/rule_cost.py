@@ -5,7 +5,7 @@ on the stored book (all of it, or what organisation ``--org-id`` may see, narrow
 ``--loans N``) or on a CSV tape::
 
     ipfin risk cost --rule chongqing-4222 --loans 5000 --paths 2000 --seed 1
-    ipfin risk cost --rule chongqing-4222 --tape book.csv --years 3
+    ipfin risk cost --rule chongqing-4222 --tape book.csv --years 3 --claim-lag-months 6
     ipfin risk fee --rule chongqing-4222 --province 500000 --confidence 0.99 --cost-of-capital 0.1
 """
 
@@ -38,7 +38,8 @@ def _money(x: float) -> str:
 def _request(args: argparse.Namespace, fee: bool) -> Any:
     from api.risk_sharing import cost
 
-    common: dict[str, Any] = {"rule_id": args.rule, "years": args.years, "n_paths": args.paths, "seed": args.seed}
+    common: dict[str, Any] = {"rule_id": args.rule, "years": args.years, "n_paths": args.paths, "seed": args.seed,
+                              "claim_lag_months": args.claim_lag_months}
     if args.tape:
         common["tape"] = Path(args.tape).read_text(encoding="utf-8")
     else:
@@ -84,16 +85,17 @@ def _run(args: argparse.Namespace, fee: bool) -> tuple[int, dict[str, Any] | Non
 def print_cost(out: dict[str, Any]) -> None:
     print(f"{out['rule_id']} v{out['rule_version']} · {out['n_loans']:,} loans ({out['n_eligible']:,} eligible, "
           f"{_money(out['exposure_cny'])} CNY) · {out['n_paths']:,} paths · seed {out['seed']} · "
-          f"{out['years']} year(s) · {out['method']}")
+          f"{out['years']} year(s) · {out['method']} · paid {out['claim_lag_months']} months after default")
     print("book: " + ", ".join(f"{k} {v:,}" for k, v in out["book_sources"].items()))
     rows = []
     for p in out["parties"]:
         q = {x["level"]: x for x in p["payout_quantiles"]}
         rows.append([p["key"], pct(p["share"], 0), _money(p["expected_payout_cny"]),
                      _money(p["expected_payout_se_cny"]), _money(q[0.95]["value_cny"]), _money(q[0.99]["value_cny"]),
-                     _money(q[0.99]["se_cny"]), _money(q[0.999]["value_cny"]), _money(p["expected_net_cost_cny"])])
-    print(table(["party", "share", "E[payout]", "SE", "P95", "P99", "SE(P99)", "P99.9", "E[net of recoveries]"],
-                rows, right=[False] + [True] * 8))
+                     _money(q[0.99]["se_cny"]), _money(q[0.999]["value_cny"]), _money(p["expected_net_cost_cny"]),
+                     _money(p["expected_pending_at_horizon_cny"])])
+    print(table(["party", "share", "E[payout]", "SE", "P95", "P99", "SE(P99)", "P99.9", "E[net of recoveries]",
+                 "E[pending at horizon end]"], rows, right=[False] + [True] * 9))
     if out["caps"]:
         print()
         print(table(["cap", "P(binds)", "SE", *[f"first binds in year {y + 1}" for y in range(out["years"])]],
@@ -161,6 +163,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--years", type=int, default=1)
     p.add_argument("--paths", type=int, default=2_000)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--claim-lag-months", type=int,
+                   help="months from default to payout (default: the rule's trigger delay + 2 months, an assumption)")
     p.add_argument("--json", action="store_true", help="print the API's JSON answer")
     p.add_argument("--database-url", help="overrides IPFIN_DATABASE_URL")
 

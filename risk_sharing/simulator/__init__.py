@@ -9,8 +9,15 @@ Model (per path):
   :func:`securitization.credit.draw_copula_defaults` (the securitisation credit engine): loan i
   defaults before min(term_i, horizon) if X_i = √ρ_i·Y_sector(i) + √(1 − ρ_i)·ε_i < c_i, with
   constant hazard λ_i = −ln(1 − PD_i) from its annual PD; the default time is
-  τ_i = −ln(1 − Φ(X_i))/λ_i years and the payout is booked in year ⌊τ_i⌋ (trigger and claim
-  lags are not modelled).
+  τ_i = −ln(1 − Φ(X_i))/λ_i years.
+* **Claim lag** — the claim is paid ``claim_lag_months`` after the default month (trigger, filing,
+  review, payment; default :func:`default_claim_lag_months`: the rule's trigger delay plus
+  :data:`CLAIM_REVIEW_MONTHS`, an assumption), in payment year ⌊τ_i⌋ + ⌊(month of τ_i + lag)/12⌋.
+  Payouts, annual budgets, balances, payout-rate ceilings and the year a cap first binds go by
+  the payment year; payouts on the horizon's defaults that fall after it are reported as
+  ``pending`` (paid within the horizon + pending = the payout; the budgets of those later
+  years see only the horizon's claims, and the payout-rate denominator stays at the last
+  horizon year's).
 * **Exposure** — bullet: outstanding principal ``ead`` (+ ``interest_at_default``) until the
   loan's term ends.
 * **Collateral and recovery** — the pledged IP's value at disposal is lognormal (median,
@@ -24,10 +31,11 @@ Model (per path):
   there): nominal shares, compensating parties limited by their own annual budgets
   (``caps.party_year_cny``) and fund balances, then by the aggregate compensation caps (per
   loan, per borrower per year and lifetime, per lender per year, payout-rate ceiling) shared
-  pro rata, the shortfall per ``cap_overflow``. Claims are paid at default in time order, so a
-  budget is used up by the earliest claims of the year. Recoveries go back to the parties per
-  the rule's recovery policy (pro rata to what each paid, or priority parties first), never
-  more than was paid; the surplus and the uncounted loss stay outside the scheme.
+  pro rata, the shortfall per ``cap_overflow``. Claims are paid in time order (one lag for all,
+  so payment order is default order), and a budget is used up by the earliest claims of its
+  year. Recoveries go back to the parties per the rule's recovery policy (pro rata to what each
+  paid, or priority parties first), never more than was paid; the surplus and the uncounted
+  loss stay outside the scheme.
 
 Three code paths give the same numbers (``RuleCost.method``): with no cumulative cap (budgets,
 balances, per-borrower / per-lender / payout-rate caps) every claim is split at once
@@ -39,8 +47,9 @@ any other combination is processed rank by rank within each path, all paths of a
 path. A cap "binds" on a claim when it cuts the payment (for an aggregate cap: it is below the
 demand and below every other aggregate cap).
 
-Not modelled (documented simplifications): trigger/claim deadlines and lags (claims are paid
-when the loan defaults, the year of default books the payout); amortisation (bullet exposure);
+Not modelled (documented simplifications): claim deadlines (every claim is filed in time); the
+lag's time value (PVs and net costs discount from the default date); a per-loan lag (one lag for
+the book); recoveries arriving before the claim is paid; amortisation (bullet exposure);
 collateral values correlated with the default factor; recoveries credited back to a fund's
 budget or balance; ``recovery.net_of_disposal_costs = False`` (recoveries are always net of
 disposal costs here); the rule's risk fees (:func:`risk_sharing.splitting.risk_fee_fen`).
@@ -64,7 +73,7 @@ from risk_sharing.simulator.book import (
     homogeneous_book,
     lognormal_collateral_from_values,
 )
-from risk_sharing.simulator.plan import split_loss_vectorised
+from risk_sharing.simulator.plan import CLAIM_REVIEW_MONTHS, default_claim_lag_months, split_loss_vectorised
 from risk_sharing.simulator.programme import ProgrammeCost, SubsidyUse, programme_cost
 from risk_sharing.simulator.results import (
     CapExhaustion,
@@ -77,6 +86,7 @@ from risk_sharing.simulator.results import (
 
 __all__ = [
     "CHUNK_PATHS",
+    "CLAIM_REVIEW_MONTHS",
     "DRAW_NORMALS",
     "PER_LOAN_BATCH",
     "QUANTILE_LEVELS",
@@ -88,6 +98,7 @@ __all__ = [
     "RiskBook",
     "RuleCost",
     "SubsidyUse",
+    "default_claim_lag_months",
     "eligibility_under_rule",
     "expected_loss_given_default",
     "homogeneous_book",

@@ -10,7 +10,32 @@ from decimal import Decimal
 import numpy as np
 
 from ipfin.money import cny_to_fen
-from risk_sharing.rules import CapOverflow, LossBasis, RecoveryPolicyKind, Rule
+from risk_sharing.rules import CapOverflow, LossBasis, RecoveryPolicyKind, Rule, TriggerKind
+
+CLAIM_REVIEW_MONTHS = 2
+"""Months from the trigger date to payment — claim filed, reviewed against the rule, each party's share approved
+and paid. An assumption: neither the sources in the seeds nor DESIGN.md give a figure."""
+
+NPL_TRIGGER_DAYS = 90
+"""Days overdue at which a loan is usually classified non-performing (DESIGN.md: ">90 days overdue is the usual
+line"): the trigger delay assumed for an ``npl_class`` trigger."""
+
+
+def default_claim_lag_months(rule: Rule) -> int:
+    """Months from default to payout when none is given (an assumption): the rule's trigger delay — its
+    ``trigger.days`` for overdue / recovery-effort triggers, :data:`NPL_TRIGGER_DAYS` for an NPL-class trigger —
+    in whole months rounded up (30.4-day months), plus :data:`CLAIM_REVIEW_MONTHS`.
+
+    Examples
+    --------
+    >>> from risk_sharing.presets import load_preset
+    >>> default_claim_lag_months(load_preset("chongqing-4222"))  # 90 days overdue + 2 months
+    5
+    >>> default_claim_lag_months(load_preset("chongqing-micro-loan"))  # 180 days of recovery effort + 2 months
+    8
+    """
+    days = NPL_TRIGGER_DAYS if rule.trigger.kind is TriggerKind.NPL_CLASS else rule.trigger.days
+    return math.ceil(days * 12 / 365) + CLAIM_REVIEW_MONTHS
 
 
 def _cny(value: Decimal | None) -> float:
@@ -147,6 +172,24 @@ def _water_fill(target: np.ndarray, weights: np.ndarray, caps: np.ndarray) -> np
             parts[:, j] += take
             remaining -= take
     return parts
+
+
+def row_sum(rows: np.ndarray) -> np.ndarray:
+    """Σ over the first axis added in order, ((a₀ + a₁) + a₂) + … — the order in which numpy's ``sum(axis=1)`` adds
+    the few party columns of a claims × parties matrix, so the parties × claims layout gives the same numbers."""
+    out = rows[0].copy()
+    for r in rows[1:]:
+        out += r
+    return out
+
+
+def nominal_split_t(plan: _RulePlan, base: np.ndarray) -> np.ndarray:
+    """``split_loss_vectorised(plan, base)[0].T`` for claims without headrooms, as parties × claims (one
+    contiguous row per party): nominal shares, the residual bearer's part = base − the others' (CNY)."""
+    pay = plan.shares[:, None] * base[None, :]
+    others = row_sum(pay) - pay[plan.residual]
+    pay[plan.residual] = base - others
+    return pay
 
 
 def split_loss_vectorised(

@@ -19,7 +19,7 @@ from risk_sharing.simulator.book import (
     _draw_batch,
 )
 from risk_sharing.simulator.paths import _Task
-from risk_sharing.simulator.plan import _RulePlan
+from risk_sharing.simulator.plan import _RulePlan, default_claim_lag_months
 
 
 @dataclass(frozen=True)
@@ -58,8 +58,11 @@ def _mean_se(x: np.ndarray) -> tuple[float, float]:
 class PartyCost:
     """One party's cost under the rule over the horizon (CNY).
 
-    ``payout``: what it pays (bears) at claims; ``net_cost``: payout less recoveries shared back
-    (discounted to the default date). Expected values with standard errors; quantiles 95/99/99.9%.
+    ``payout``: what it pays (bears) at claims on the defaults of the horizon, paid within it or
+    pending; ``net_cost``: payout less recoveries shared back (discounted to the default date).
+    Expected values with standard errors; quantiles 95/99/99.9%. ``expected_payout_by_year``: by
+    payment year; ``expected_pending``: payouts falling after the horizon (claim lag), so
+    ``expected_payout = Σ expected_payout_by_year + expected_pending``.
     """
 
     key: str
@@ -72,6 +75,8 @@ class PartyCost:
     expected_net_cost_se: float
     net_cost_quantiles: tuple[QuantileEstimate, ...]
     expected_payout_by_year: tuple[float, ...]
+    expected_pending: float = 0.0
+    expected_pending_se: float = 0.0
 
     def quantile(self, level: float, net: bool = False) -> QuantileEstimate:
         for q in self.net_cost_quantiles if net else self.payout_quantiles:
@@ -99,10 +104,12 @@ class RuleCost:
     """Simulated cost of a rule for a book: per-path arrays (CNY) and their summaries.
 
     Arrays: ``payout``, ``net_cost``, ``pv_net_cost`` (n_paths × parties; PV to origination at the
-    book's discount rate), ``payout_by_year`` (n_paths × years × parties), ``outside_scheme`` (loss
+    book's discount rate), ``payout_by_year`` (n_paths × years × parties, by the year the payout is
+    paid: ``claim_lag_months`` after default), ``pending`` (n_paths × parties: payouts on defaults
+    of the horizon paid after it), ``outside_scheme`` (loss
     not borne under the rule: ineligible loans, uncounted loss, net of recoveries), ``economic_loss``
-    (all loans, net of recoveries), ``defaults``; ``cap_first_year[name]`` the first year each cap
-    binds per path (``years`` = never). Per-loan PV net cost means and SEs with ``per_loan``.
+    (all loans, net of recoveries), ``defaults``; ``cap_first_year[name]`` the first payment year each
+    cap binds per path within the horizon (``years`` = never). Per-loan PV net cost means and SEs with ``per_loan``.
     """
 
     rule_id: str
@@ -125,6 +132,8 @@ class RuleCost:
     cap_exhaustion: tuple[CapExhaustion, ...] = ()
     loan_pv_net_cost: np.ndarray | None = field(default=None, repr=False)
     loan_pv_net_cost_se: np.ndarray | None = field(default=None, repr=False)
+    claim_lag_months: int = 0
+    pending: np.ndarray | None = field(default=None, repr=False)
 
     def party(self, key: str) -> PartyCost:
         for p in self.party_costs:
@@ -142,12 +151,13 @@ class RuleCost:
         """Plain numbers for reports (CNY; probabilities as fractions)."""
         return {
             "rule": f"{self.rule_id} v{self.rule_version}", "n_paths": self.n_paths, "seed": self.seed,
-            "years": self.years, "method": self.method,
+            "years": self.years, "method": self.method, "claim_lag_months": self.claim_lag_months,
             "parties": {
                 p.key: {
                     "expected_payout": p.expected_payout, "expected_payout_se": p.expected_payout_se,
                     **{f"payout_p{q.level * 100:g}": q.value for q in p.payout_quantiles},
                     "expected_net_cost": p.expected_net_cost, "expected_net_cost_se": p.expected_net_cost_se,
+                    "expected_pending": p.expected_pending,
                 }
                 for p in self.party_costs
             },
@@ -168,6 +178,7 @@ def simulate_rule_cost(
     per_loan: bool = False,
     party_balance_cny: dict[str, float] | None = None,
     sequential: bool = False,
+    claim_lag_months: int | None = None,
 ) -> RuleCost:
     """Simulate ``n_paths`` scenarios of the book under the rule over ``years`` (module doc).
 
@@ -175,7 +186,11 @@ def simulate_rule_cost(
     are drawn :data:`DRAW_NORMALS` at a time whatever the chunk); results depend on (seed, chunk_size) only.
     ``per_loan`` adds each loan's expected PV net cost per party (for :mod:`risk_sharing.fee`);
     ``party_balance_cny`` the opening fund balances of ``balance_limited`` parties (not replenished);
-    ``sequential`` forces the rank-by-rank path even without cumulative caps (same results; for checking).
+    ``sequential`` forces the rank-by-rank path even without cumulative caps (same results; for checking);
+    ``claim_lag_months`` the months from default to payout (default :func:`default_claim_lag_months` of the
+    rule, an assumption): payouts, budgets, payout-rate ceilings and cap exhaustion fall in the payment year,
+    payouts after the horizon are reported as pending. Recoveries still arrive ``recovery_years`` after
+    default and PVs discount from the default date (the lag moves cash between years, not its value).
 
     Examples
     --------
@@ -192,10 +207,13 @@ def simulate_rule_cost(
         raise ValueError("n_paths: must be at least 2")
     if years < 1:
         raise ValueError("years: must be at least 1")
+    lag = default_claim_lag_months(rule) if claim_lag_months is None else claim_lag_months
+    if not isinstance(lag, int) or isinstance(lag, bool) or lag < 0:
+        raise ValueError("claim_lag_months: must be a non-negative whole number of months")
     plan = _RulePlan.from_rule(rule, party_balance_cny)
     seq = sequential or (bool(plan.cumulative_caps) and not plan.running_sums)
     cs = chunk_size or min(n_paths, max(_draw_batch(book.n), SEQUENTIAL_CHUNK_PATHS if seq else CHUNK_PATHS))
-    task = _Task(book, plan, years, sequential, per_loan).warm()
+    task = _Task(book, plan, years, sequential, per_loan, lag).warm()
     ex = executor or InProcessExecutor()
     chunks = make_chunks(n_paths, seed, cs)
     parts: list[dict[str, np.ndarray]] = []
@@ -214,7 +232,7 @@ def simulate_rule_cost(
         return np.concatenate([p[name] for p in parts])
 
     payout, net, pv_net = cat("payout"), cat("net"), cat("pv_net")
-    by_year = cat("payout_year")
+    by_year, pending = cat("payout_year"), cat("pending")
     caps = plan.cumulative_caps
     first = {name: cat("first_bind:" + name) for name in caps}
     comp = set(plan.comp.tolist())
@@ -222,11 +240,12 @@ def simulate_rule_cost(
     for j, key in enumerate(plan.keys):
         ep, ep_se = _mean_se(payout[:, j])
         en, en_se = _mean_se(net[:, j])
+        pe, pe_se = _mean_se(pending[:, j])
         party_costs.append(PartyCost(
             key, float(plan.shares[j]), j in comp, ep, ep_se,
             tuple(quantile_with_se(payout[:, j], q) for q in QUANTILE_LEVELS), en, en_se,
             tuple(quantile_with_se(net[:, j], q) for q in QUANTILE_LEVELS),
-            tuple(float(v) for v in by_year[:, :, j].mean(axis=0)),
+            tuple(float(v) for v in by_year[:, :, j].mean(axis=0)), pe, pe_se,
         ))
     exhaustion = []
     for name in caps:
@@ -245,6 +264,6 @@ def simulate_rule_cost(
         rule.id, rule.version, plan.keys, n_paths, seed, years, cs,
         "sequential" if seq else ("running sums" if plan.cumulative_caps else "vectorised"),
         payout, net, pv_net, by_year, cat("outside"), cat("economic"), cat("defaults"), first,
-        tuple(party_costs), tuple(exhaustion), loan_mean, loan_se,
+        tuple(party_costs), tuple(exhaustion), loan_mean, loan_se, lag, pending,
     )
 

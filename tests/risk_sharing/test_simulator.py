@@ -217,9 +217,10 @@ def _one_borrower_book(years_pd: float) -> RiskBook:
 
 def test_loss_counted_per_borrower_per_year_is_capped_at_20m():
     """Guangzhou 2023: at most 20M CNY of loss counted per borrower a year; the fund pays 50% of it, so with one
-    borrower the fund pays 0.5 × min(8M × defaults, 20M) on every one-year path."""
+    borrower the fund pays 0.5 × min(8M × defaults, 20M) on every one-year path (claims paid in the year of
+    default: no lag)."""
     rule, _ = _without_caps("guangzhou-fund-2023", "party_year_cny")
-    res = simulate_rule_cost(rule, _one_borrower_book(0.3), 4_000, seed=6)
+    res = simulate_rule_cost(rule, _one_borrower_book(0.3), 4_000, seed=6, claim_lag_months=0)
     fund = res.parties.index("fund")
     np.testing.assert_allclose(res.payout[:, fund], 0.5 * np.minimum(8e6 * res.defaults, 20e6), rtol=1e-12)
     assert np.mean(res.defaults >= 3) > 0.05
@@ -272,13 +273,14 @@ def _custom(base: str, caps: dict, **changes) -> object:
 ], ids=["guangzhou", "ceiling", "lifetime", "borrower-year", "lender-year", "two-budgets"])
 def test_one_pass_running_sums_give_the_same_result_as_claim_by_claim_processing(rule):
     """The one-pass path (capped running sums) against the rank-by-rank loop that applies the engine's split to
-    each claim in time order; borrowers hold two or three loans, two lenders."""
+    each claim in time order; borrowers hold two or three loans, two lenders; paid in the year of default (with
+    a lag: test_simulator_lags.py)."""
     book = homogeneous_book(240, 8e6, 0.05, 0.25, collateral_median=5e6, collateral_sigma=0.5, disposal_cost=0.1,
                             recovery_years=1.0, discount_rate=0.04)
     book = RiskBook(**{**book.__dict__, "borrower": np.arange(240) // 3 + (np.arange(240) % 7 == 0),
                        "lender": np.arange(240) % 2, "ip_pledged_share": np.full(240, 0.9)})
-    a = simulate_rule_cost(rule, book, 600, seed=19, years=2, chunk_size=200)
-    b = simulate_rule_cost(rule, book, 600, seed=19, years=2, chunk_size=200, sequential=True)
+    a = simulate_rule_cost(rule, book, 600, seed=19, years=2, chunk_size=200, claim_lag_months=0)
+    b = simulate_rule_cost(rule, book, 600, seed=19, years=2, chunk_size=200, sequential=True, claim_lag_months=0)
     assert (a.method, b.method) == ("running sums", "sequential")
     np.testing.assert_allclose(a.payout_by_year, b.payout_by_year, rtol=1e-9, atol=1e-2)
     assert set(a.cap_first_year) == set(b.cap_first_year) and a.cap_first_year
@@ -357,9 +359,9 @@ def test_ineligible_loans_cost_the_scheme_nothing_and_eligibility_comes_from_the
 
 
 def test_multi_year_defaults_follow_the_constant_hazard_year_by_year():
-    """Reference: P(default in year y) = (1 − PD)^y × PD; payout booked in the year of default."""
+    """Reference: P(default in year y) = (1 − PD)^y × PD; with no claim lag the payout falls in the year of default."""
     book = homogeneous_book(500, 1e6, 0.08, 0.0, collateral_median=0.0)
-    res = simulate_rule_cost(CHONGQING, book, 3_000, seed=12, years=3)
+    res = simulate_rule_cost(CHONGQING, book, 3_000, seed=12, years=3, claim_lag_months=0)
     per_year = res.payout_by_year.sum(axis=2)
     for y in range(3):
         exact = 500 * 1e6 * (1 - 0.08) ** y * 0.08
