@@ -17,7 +17,18 @@ from dash import ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
 from dashboard import data
-from dashboard.i18n import amount_unit, cny_exact, fmt_amount, fmt_count, fmt_date, fmt_pct, in_unit, t
+from dashboard.i18n import (
+    amount_unit,
+    cny_exact,
+    fmt_amount,
+    fmt_change_lang,
+    fmt_count,
+    fmt_date,
+    fmt_pct,
+    fmt_pp_lang,
+    in_unit,
+    t,
+)
 
 Column = tuple[str, str]  # (header, kind)
 USER_TEXT = ("name", "code")
@@ -58,6 +69,89 @@ def kpi_card(
         attrs["title"] = definition
         attrs["aria-description"] = definition
     return html.Div(children, id=card_id, className="kpi", **attrs)
+
+
+def overview_kpi_cards(view: dict[str, Any], lang: str) -> list[html.Div]:
+    """The overview's headline cards from :func:`api.stats.kpis.bureau_overview`: financing, loans,
+    enterprises, inclusive share and NPL ratio (each with 同比 and 环比), then pledge registrations
+    and their amount (同比, 环比), compensation paid, the vintage default rate and — for bureaus,
+    funds and the platform — programme budgets used; each with its definition as a tooltip."""
+    cur, prev, yoy = view["current"], view["previous"], view["year_ago"]
+
+    def lines(rel: dict[str, Any], rel_yoy: dict[str, Any], key: str) -> list[str]:
+        return [f"{t('vs_year_ago', lang)} {fmt_change_lang(rel_yoy.get(key), lang)}",
+                f"{t('vs_previous', lang)} {fmt_change_lang(rel.get(key), lang)}"]
+
+    def chg(key: str) -> list[str]:
+        return lines(view["change"], view["change_yoy"], key)
+
+    def pp(key: str) -> list[str]:
+        def diff(other: dict[str, Any] | None) -> float | None:
+            a, b = cur.get(key), (other or {}).get(key)
+            return a - b if a is not None and b is not None else None
+
+        return [f"{t('vs_year_ago', lang)} {fmt_pp_lang(diff(yoy), lang)}",
+                f"{t('vs_previous', lang)} {fmt_pp_lang(diff(prev), lang)}"]
+
+    def card(card_id: str, key: str, text: str, raw: Any, changes: list[str], def_key: str | None = None,
+             compared: bool = True) -> html.Div:
+        definition = data.definition(def_key or key, lang)
+        if compared:
+            definition += " " + data.definition("change", lang)
+        return kpi_card(card_id, t(key, lang), text, raw, changes=changes, lower_is_better=key == "npl_ratio",
+                        definition=definition)
+
+    cards = [
+        card("kpi-amount", "financing_amount", fmt_amount(cur["amount_fen"], lang), cur["amount_fen"],
+             chg("amount_fen"), "amount_fen"),
+        card("kpi-loans", "loan_count", fmt_count(cur["loan_count"]), cur["loan_count"], chg("loan_count")),
+        card("kpi-enterprises", "enterprise_count", fmt_count(cur["enterprise_count"]), cur["enterprise_count"],
+             chg("enterprise_count")),
+        card("kpi-inclusive", "inclusive_share", fmt_pct(cur["inclusive_share"]),
+             f"{cur['inclusive_count']}/{cur['loan_count']}", pp("inclusive_share")),
+        card("kpi-npl", "npl_ratio", fmt_pct(cur["npl_ratio"], 2),
+             f"{cur['npl_outstanding_fen']}/{cur['live_outstanding_fen']}", pp("npl_ratio")),
+    ]
+    return cards + _second_row_cards(view, lang, card, lines)
+
+
+def _second_row_cards(view: dict[str, Any], lang: str, card: Any, lines: Any) -> list[html.Div]:
+    """Registrations (count, amount), compensation paid, vintage default rate, programme budgets used."""
+    out: list[html.Div] = []
+    regs = view.get("registrations")
+    if regs:
+        r = regs["current"]
+        rl = lines(regs["change"], regs["change_yoy"], "registration_count")
+        al = lines(regs["change"], regs["change_yoy"], "registered_amount_fen")
+        out += [
+            card("kpi-registrations", "registration_count", fmt_count(r["registration_count"]),
+                 r["registration_count"], [*rl, t("registered_loans", lang).format(n=fmt_count(r["loan_count"]))],
+                 "registrations"),
+            card("kpi-registered-amount", "registered_amount", fmt_amount(r["registered_amount_fen"], lang),
+                 r["registered_amount_fen"],
+                 [*al, t("pledged_value", lang).format(amount=fmt_amount(r["pledged_value_fen"], lang))],
+                 "registrations"),
+        ]
+    comp = view.get("compensation_by_party") or []
+    paid, recovered = sum(c["paid_fen"] for c in comp), sum(c["recovered_fen"] for c in comp)
+    out.append(card("kpi-compensation", "compensation_total", fmt_amount(paid, lang), paid,
+                    [t("compensation_net", lang).format(amount=fmt_amount(paid - recovered, lang)),
+                     t("compensation_claims", lang).format(n=fmt_count(sum(c["claims"] for c in comp)))],
+                    compared=False))
+    v = view.get("vintage")
+    if v:
+        out.append(card("kpi-vintage", "vintage_default_rate", fmt_pct(v["default_rate"], 2),
+                        f"{v['defaulted_amount_fen']}/{v['amount_fen']}",
+                        [t("vintage_defaulted", lang).format(n=fmt_count(v["defaulted_count"]))], compared=False))
+    b = view.get("programme_budgets")
+    if b is not None:
+        info = ([t("budget_used_of", lang).format(used=fmt_amount(b["used_fen"], lang),
+                                                  budget=fmt_amount(b["budget_fen"], lang)),
+                 t("budget_year", lang).format(year=b["year"], n=len(b["budgets"]))]
+                if b["budget_fen"] else [t("budget_none", lang).format(year=b["year"])])
+        out.append(card("kpi-budget", "budget_used", fmt_pct(b["used_share"]), f"{b['used_fen']}/{b['budget_fen']}",
+                        info, "programme_budgets", compared=False))
+    return out
 
 
 def display_value(value: Any, kind: str, lang: str) -> str:

@@ -24,7 +24,6 @@ from api.stats import collateral as stats_collateral
 from api.stats import filters, kpis
 from api.stats import service as stats
 from api.stats.definitions import DEFINITIONS
-from api.stats.stock import npl_stock
 from api.valuation import reports as valuation_reports
 from dashboard.i18n import LANG_COOKIE, norm_lang
 
@@ -113,52 +112,21 @@ def default_period(viewer: Viewer, today: date | None = None) -> tuple[date, dat
     return date(last.year, 1, 1), date(last.year, 12, 31), last.year
 
 
-MAP_METRICS = ("amount", "count", "npl", "compensation")
+MAP_METRICS = kpis.MAP_METRICS
 
 
 def map_values(
     viewer: Viewer, flt: filters.LoanFilter, level: str, metric: str
 ) -> tuple[dict[str, int | float | None], list[stats.BreakdownRow]]:
     """Per-region figures for a choropleth: region code → financing (fen), loan count, NPL ratio
-    (stock at period end) or compensation paid (fen); and the breakdown rows they come from.
+    (stock at period end) or compensation paid (fen); and the breakdown rows of the level.
 
-    ``level`` is the breakdown (province, city or county) within ``flt``'s province / region.
-    NPL and compensation are computed per region through the same service functions as the
-    headline figures (one query per region on the map), so a region's value equals the
-    overview filtered to that region. (Computed here from existing services; a grouped
-    version belongs in ``api.stats``.)
+    ``level`` is the breakdown (province, city or county) within ``flt``'s province / region; one
+    grouped query per metric (:func:`api.stats.kpis.region_values`), each region's value equal to
+    the overview filtered to that region.
     """
-    if metric not in MAP_METRICS:
-        raise ValueError(f"metric: must be one of {', '.join(MAP_METRICS)}")
     with get_engine().connect() as conn:
-        rows = stats.breakdowns(conn, viewer.org, flt, (level,))[level]
-        if metric == "amount":
-            return {r.key: r.amount_fen for r in rows}, rows
-        if metric == "count":
-            return {r.key: r.loan_count for r in rows}, rows
-        out: dict[str, int | float | None] = {}
-        today = date.today()
-        for r in rows:
-            sub = _region_filter(flt, level, r.key)
-            if sub is None:
-                continue
-            if metric == "npl":
-                out[r.key] = npl_stock(conn, viewer.org, sub, today).npl_ratio
-            else:
-                out[r.key] = sum(c.paid_fen for c in stats.compensation_by_party(conn, viewer.org, sub) or [])
-        return out, rows
-
-
-def _region_filter(flt: filters.LoanFilter, level: str, code: str) -> filters.LoanFilter | None:
-    """``flt`` narrowed to one region of a map (None for a code that is not a region of that level)."""
-    from dataclasses import replace
-
-    try:
-        if level == "province":
-            return replace(flt, province_code=code, region_code=None)
-        return replace(flt, province_code=code[:2] + "0000", region_code=code)
-    except ValueError:
-        return None
+        return kpis.region_values(conn, viewer.org, flt, level, metric, date.today())
 
 
 def breakdowns(viewer: Viewer, flt: filters.LoanFilter, keys: tuple[str, ...]) -> dict[str, list[stats.BreakdownRow]]:
@@ -196,8 +164,8 @@ def bank_options(viewer: Viewer) -> list[tuple[int, str]]:
 def compensation_by_party(viewer: Viewer, flt: filters.LoanFilter) -> list[dict[str, Any]] | None:
     """Compensation paid per party on the loans behind the figures (None before risk-sharing)."""
     with get_engine().connect() as conn:
-        rows = stats.compensation_by_party(conn, viewer.org, flt)
-    return None if rows is None else [r.as_dict() for r in rows]
+        rows = kpis.compensation_of_parties(conn, viewer.org, flt)
+    return [r.as_dict() for r in rows]
 
 
 # ------------------------------------------------------------------ bank page

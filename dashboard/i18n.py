@@ -528,3 +528,20 @@ _T.update({
                 "Source: the IP transaction register (sales, licences, auctions, reserve purchases, equity "
                 "contributions and pledge disposals); values are the prices paid."),
 })
+
+# overview: the second row of headline cards (registrations, compensation, vintage, programme budgets)
+_T.update({
+    "registration_count": ("质押登记笔数", "Pledge registrations"),
+    "registered_amount": ("质押登记金额", "Registered pledge financing"),
+    "registered_loans": ("涉及贷款 {n} 笔", "{n} loans"),
+    "pledged_value": ("质物评估值 {amount}", "Pledged IP appraised at {amount}"),
+    "compensation_total": ("代偿支付合计", "Compensation paid"),
+    "compensation_net": ("扣除追偿后净额 {amount}", "Net of recoveries {amount}"),
+    "compensation_claims": ("涉及理赔 {n} 件", "{n} claims"),
+    "vintage_default_rate": ("批次违约率", "Vintage default rate"),
+    "vintage_defaulted": ("期内发放中已违约 {n} 笔", "{n} of the period's loans defaulted since"),
+    "budget_used": ("预算使用率", "Programme budgets used"),
+    "budget_used_of": ("已用 {used} / 预算 {budget}", "{used} of {budget} used"),
+    "budget_year": ("{year}年度，{n} 项预算", "{year}, {n} budgets"),
+    "budget_none": ("{year}年度无年度预算方案", "No annual budgets in {year}"),
+})

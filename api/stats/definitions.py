@@ -47,6 +47,26 @@ DEFINITIONS: dict[str, dict[str, str]] = {
         "en": "Compensation by party: risk-sharing ledger payouts and recoveries booked in the period, per "
               "paying party, whatever the loans' origination dates.",
     },
+    "registrations": {
+        "zh": "质押登记：登记日期在期内的知识产权质押登记（每项质押知识产权一笔），限于范围内已放款贷款，不论贷款"
+              "何时发放；登记金额为有期内登记的贷款本金合计（每笔贷款只计一次）。",
+        "en": "Pledge registrations: IP pledge registrations dated in the period (one per pledged IP asset) on "
+              "funded loans in scope, whenever the loans started; the registered amount is the principal of the "
+              "loans with a registration in the period, each loan once.",
+    },
+    "programme_budgets": {
+        "zh": "预算使用率：期末所在年度各方案年度预算的已使用额 ÷ 年度预算。包括风险补偿方案出资方的年度代偿上限"
+              "（按当年记账的代偿支付计）和补贴年度预算（按已批准额计）；预算按方案整体计，不受页面筛选影响。",
+        "en": "Budget used: of the annual budgets in the year of the period end, the share used — a compensating "
+              "party's annual cap in a risk-compensation scheme (payouts booked that year) and subsidy budgets "
+              "(approved draws). Budgets are scheme-wide and not narrowed by the page filters.",
+    },
+    "compensation_total": {
+        "zh": "代偿支付合计：风险分担台账中记账日期在期内的代偿支付（各出资主体合计），不论贷款何时发放；"
+              "净额扣除同期追偿回款。",
+        "en": "Compensation paid: risk-sharing ledger payouts booked in the period, all parties together, whatever "
+              "the loans' origination dates; the net figure deducts recoveries booked in the period.",
+    },
     "change": {
         "zh": "环比：与紧邻的上一等长期间相比；同比：与上年同期相比。（本期 − 对比期）÷ 对比期。",
         "en": "Period-on-period: against the preceding period of equal length; year-on-year: against the "

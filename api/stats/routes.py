@@ -45,6 +45,38 @@ class PartyCompensationOut(BaseModel):
     net_fen: int
 
 
+class RegistrationFigures(BaseModel):
+    registration_count: int = Field(description="pledge registrations dated in the period (one per IP asset)")
+    loan_count: int = Field(description="distinct loans with a registration in the period")
+    registered_amount_fen: int = Field(description="principal of those loans, each once, fen")
+    pledged_value_fen: int = Field(description="appraised value at pledging of the registered IP assets, fen")
+
+
+class RegistrationsOut(BaseModel):
+    current: RegistrationFigures
+    previous: RegistrationFigures | None
+    year_ago: RegistrationFigures | None
+    change: dict[str, float | None] = Field(description="环比 of registration_count and registered_amount_fen")
+    change_yoy: dict[str, float | None] = Field(description="同比 of the same")
+
+
+class BudgetLine(BaseModel):
+    rule_id: str
+    name: str
+    kind: Literal["party_year", "subsidy"]
+    key: str = Field(description="the party (annual compensation cap) or the subsidy")
+    budget_fen: int
+    used_fen: int
+
+
+class ProgrammeBudgetsOut(BaseModel):
+    year: int = Field(description="calendar year of the period end")
+    budget_fen: int
+    used_fen: int
+    used_share: float | None
+    budgets: list[BudgetLine]
+
+
 class OverviewOut(BaseModel):
     filter: dict[str, Any]
     current: OverviewFigures
@@ -60,6 +92,10 @@ class OverviewOut(BaseModel):
     vintage: dict[str, Any] = Field(description="cohort view: loans disbursed in the period that defaulted since")
     compensation_by_party: list[PartyCompensationOut] | None = Field(
         description="risk-sharing payouts and recoveries per party booked in the period"
+    )
+    registrations: RegistrationsOut = Field(description="pledge registrations (质押登记) dated in the period")
+    programme_budgets: ProgrammeBudgetsOut | None = Field(
+        description="programme budgets used in the year of the period end (bureaus, funds, platform; else null)"
     )
     definitions: dict[str, dict[str, str]] = Field(description="how each figure is defined, zh and en")
 
@@ -127,7 +163,8 @@ def get_overview(
     inclusive_threshold_cny: Annotated[int, Query(gt=0, le=10**12)] = 10_000_000,
 ) -> OverviewOut:
     """Financing, loans, enterprises, inclusive share, NPL ratio (stock at period end), vintage default
-    rate and compensation by party, with 环比 and 同比 and each figure's definition."""
+    rate, compensation by party, pledge registrations and programme budgets used, with 环比 and 同比 and
+    each figure's definition."""
     figures = stats_kpis.bureau_overview(session.connection(), org, flt, date.today(), inclusive_threshold_cny)
     return OverviewOut(**figures)
 

@@ -20,6 +20,7 @@ from sqlmodel import col
 from api.identity.models import Organisation
 from api.pledge.models import Loan
 from api.stats.filters import LIVE_STATUSES, NPL_DAYS_PAST_DUE, NPL_STATUSES, LoanFilter, _int, _where, unindexed
+from ipfin import regions
 
 DAYS_PER_MONTH = Fraction(304375, 10000)
 
@@ -91,22 +92,80 @@ def npl_stocks(conn: Connection, org: Organisation, flts: list[LoanFilter], toda
     return [found[_end(f, today)] for f in flts]
 
 
-def _current_stock(conn: Connection, org: Organisation, base: LoanFilter, end: date) -> NplStock:
+REGION_LEVELS: tuple[str, ...] = ("province", "city", "county")
+
+
+def _region_column(level: str) -> Any:
+    """The loan column a map level groups by (a city is rolled up from ``region_code`` in Python)."""
+    if level not in REGION_LEVELS:
+        raise ValueError(f"level: must be one of {', '.join(REGION_LEVELS)}")
+    return col(Loan.province_code) if level == "province" else col(Loan.region_code)
+
+
+def region_key(level: str, value: str) -> str:
+    """The map region a grouped value belongs to: the province or county code itself, or the city
+    (地级) of a region code — the same keys as the breakdowns (an unknown code stays itself)."""
+    if level != "city":
+        return value
+    try:
+        return regions.city_of(value) or value
+    except ValueError:
+        return value
+
+
+def npl_stock_by_region(
+    conn: Connection, org: Organisation, flt: LoanFilter, level: str, today: date
+) -> dict[str, NplStock]:
+    """:func:`npl_stock` of every region of ``level`` (province, city or county) within ``flt`` in ONE
+    query: the stock conditions grouped by the region column as well (the past-end arithmetic then
+    runs per region, origination day and term, exactly as for one region). Regions without a loan
+    running at the end are absent."""
+    column = _region_column(level)
+    end = _end(flt, today)
+    base = replace(flt, date_from=None, date_to=None)
+    if end >= today:
+        raw = _current_stock(conn, org, base, end, column)
+    else:
+        raw = {k: v[end] for k, v in _past_stocks(conn, org, base, [end], column).items()}
+    out: dict[str, NplStock] = {}
+    for value, st in raw.items():
+        key = region_key(level, str(value))
+        prev = out.get(key)
+        out[key] = st if prev is None else replace(
+            prev, loan_count=prev.loan_count + st.loan_count,
+            outstanding_fen=prev.outstanding_fen + st.outstanding_fen, npl_count=prev.npl_count + st.npl_count,
+            npl_outstanding_fen=prev.npl_outstanding_fen + st.npl_outstanding_fen)
+    return out
+
+
+def _current_stock(
+    conn: Connection, org: Organisation, base: LoanFilter, end: date, group: Any = None
+) -> Any:
     """The book at today's status: live loans and the non-performing among them (only live loans
-    count, so the scan is restricted to live statuses on the covering index ``ix_loan_live``)."""
+    count, so the scan is restricted to live statuses on the covering index ``ix_loan_live``).
+    With ``group`` (a loan column): ``{value: NplStock}`` per value of that column."""
     where = and_(_where(conn, org, replace(base, date_to=end)), col(Loan.status).in_(LIVE_STATUSES))
     npl = or_(col(Loan.status).in_(NPL_STATUSES), col(Loan.days_past_due) > NPL_DAYS_PAST_DUE)
-    row = conn.execute(select(
-        func.count(), func.sum(col(Loan.outstanding_fen)),
-        func.sum(case((npl, 1), else_=0)), func.sum(case((npl, col(Loan.outstanding_fen)), else_=0)),
-    ).where(where)).one()
-    n, out, n_npl, out_npl = (_int(v) for v in row)
-    return NplStock(end, True, n, out, n_npl, out_npl)
+    sums = [func.count(), func.sum(col(Loan.outstanding_fen)),
+            func.sum(case((npl, 1), else_=0)), func.sum(case((npl, col(Loan.outstanding_fen)), else_=0))]
+    if group is None:
+        n, out, n_npl, out_npl = (_int(v) for v in conn.execute(select(*sums).where(where)).one())
+        return NplStock(end, True, n, out, n_npl, out_npl)
+    found: dict[Any, NplStock] = {}
+    for key, *row in conn.execute(select(group, *sums).where(where).group_by(group)):
+        n, out, n_npl, out_npl = (_int(v) for v in row)
+        found[key] = NplStock(end, True, n, out, n_npl, out_npl)
+    return found
 
 
-def _past_stocks(conn: Connection, org: Organisation, base: LoanFilter, ends: list[date]) -> dict[date, NplStock]:
+def _past_stocks(
+    conn: Connection, org: Organisation, base: LoanFilter, ends: list[date], group: Any = None
+) -> Any:
     """The book running at each past end: non-performing (defaulted by then) at the current balance,
-    performing at the scheduled balance — one scan over loans maturing after the earliest end."""
+    performing at the scheduled balance — one scan over loans maturing after the earliest end.
+    ``{end: NplStock}``; with ``group`` (a loan column) ``{value: {end: NplStock}}``, the scheduled
+    balances computed per value, origination day and term (so each value's figures equal an
+    ungrouped call restricted to that value)."""
     where = and_(
         _where(conn, org, base),
         unindexed(col(Loan.origination_date), type_=Loan.__table__.c.origination_date.type) <= max(ends),  # type: ignore[attr-defined]
@@ -123,17 +182,27 @@ def _past_stocks(conn: Connection, org: Organisation, base: LoanFilter, ends: li
         bad, good = and_(running, defaulted), and_(running, not_(defaulted))
         cols += [func.sum(case((bad, 1), else_=0)), func.sum(case((bad, col(Loan.outstanding_fen)), else_=0)),
                  func.sum(case((good, 1), else_=0)), func.sum(case((good, col(Loan.amount_fen)), else_=0))]
-    stmt = (select(col(Loan.origination_date), col(Loan.term_months), *cols).where(where)
-            .group_by(col(Loan.origination_date), col(Loan.term_months)))
-    acc = {end: [0, 0, 0, 0] for end in ends}  # npl count, npl outstanding, loans, outstanding
+    # grouped by ``+origination_date`` on SQLite: grouping by the bare column lets the planner walk the
+    # whole (origination_date, province) index for its order and read every row from the table (26 s
+    # at 1,000,000 loans) instead of range-scanning the covering index ``ix_loan_stock``
+    orig = unindexed(col(Loan.origination_date), type_=Loan.__table__.c.origination_date.type)  # type: ignore[attr-defined]
+    keys = [orig, col(Loan.term_months), *([group] if group is not None else [])]
+    stmt = select(*keys, *cols).where(where).group_by(*keys)
+    accs: dict[Any, dict[date, list[int]]] = {}  # per group: npl count, npl outstanding, loans, outstanding
+    first = len(keys)
     for row in conn.execute(stmt):
         d = row[0] if isinstance(row[0], date) else date.fromisoformat(str(row[0]))
         term = int(row[1])
+        acc = accs.setdefault(row[2] if group is not None else None, {end: [0, 0, 0, 0] for end in ends})
         for k, end in enumerate(ends):
-            n_bad, out_bad, n_good, amt_good = (_int(v) for v in row[2 + 4 * k: 6 + 4 * k])
+            n_bad, out_bad, n_good, amt_good = (_int(v) for v in row[first + 4 * k: first + 4 + 4 * k])
             a = acc[end]
             a[0] += n_bad
             a[1] += out_bad
             a[2] += n_bad + n_good
             a[3] += out_bad + (scheduled_balance_fen(amt_good, d, term, end) if n_good else 0)
-    return {end: NplStock(end, False, a[2], a[3], a[0], a[1]) for end, a in acc.items()}
+    found = {g: {end: NplStock(end, False, a[2], a[3], a[0], a[1]) for end, a in acc.items()}
+             for g, acc in accs.items()}
+    if group is not None:
+        return found
+    return found.get(None) or {end: NplStock(end, False, 0, 0, 0, 0) for end in ends}

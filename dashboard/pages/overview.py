@@ -26,8 +26,8 @@ from dashboard.components import (
     export_request,
     export_rows,
     graph,
-    kpi_card,
     loading,
+    overview_kpi_cards,
     page_guard,
     section,
 )
@@ -35,10 +35,7 @@ from dashboard.i18n import (
     amount_unit,
     enum_name,
     fmt_amount,
-    fmt_change_lang,
     fmt_count,
-    fmt_pct,
-    fmt_pp_lang,
     in_unit,
     name,
     status_name,
@@ -283,37 +280,8 @@ def _loan_row(r: Any, lang: str) -> list[Any]:
 
 
 def _kpis(view: dict[str, Any], lang: str) -> list[Any]:
-    """The five headline cards, each with 同比 and 环比 and its definition as a tooltip."""
-    cur, prev, yoy = view["current"], view["previous"], view["year_ago"]
-    rel, rel_yoy = view["change"], view["change_yoy"]
-
-    def chg(key: str) -> list[str]:
-        return [f"{t('vs_year_ago', lang)} {fmt_change_lang(rel_yoy.get(key), lang)}",
-                f"{t('vs_previous', lang)} {fmt_change_lang(rel.get(key), lang)}"]
-
-    def pp(key: str) -> list[str]:
-        def diff(other: dict[str, Any] | None) -> float | None:
-            a, b = cur.get(key), (other or {}).get(key)
-            return a - b if a is not None and b is not None else None
-
-        return [f"{t('vs_year_ago', lang)} {fmt_pp_lang(diff(yoy), lang)}",
-                f"{t('vs_previous', lang)} {fmt_pp_lang(diff(prev), lang)}"]
-
-    def card(card_id: str, key: str, text: str, raw: Any, changes: list[str], def_key: str | None = None) -> Any:
-        return kpi_card(card_id, t(key, lang), text, raw, changes=changes, lower_is_better=key == "npl_ratio",
-                        definition=data.definition(def_key or key, lang) + " " + data.definition("change", lang))
-
-    return [
-        card("kpi-amount", "financing_amount", fmt_amount(cur["amount_fen"], lang), cur["amount_fen"],
-             chg("amount_fen"), "amount_fen"),
-        card("kpi-loans", "loan_count", fmt_count(cur["loan_count"]), cur["loan_count"], chg("loan_count")),
-        card("kpi-enterprises", "enterprise_count", fmt_count(cur["enterprise_count"]), cur["enterprise_count"],
-             chg("enterprise_count")),
-        card("kpi-inclusive", "inclusive_share", fmt_pct(cur["inclusive_share"]),
-             f"{cur['inclusive_count']}/{cur['loan_count']}", pp("inclusive_share")),
-        card("kpi-npl", "npl_ratio", fmt_pct(cur["npl_ratio"], 2),
-             f"{cur['npl_outstanding_fen']}/{cur['live_outstanding_fen']}", pp("npl_ratio")),
-    ]
+    """The headline cards (:func:`dashboard.components.overview_kpi_cards`)."""
+    return overview_kpi_cards(view, lang)
 
 
 def _span(flt_dict: dict[str, Any] | None, lang: str) -> str:
@@ -369,9 +337,7 @@ def update_kpis(
         note = t("fallback_year", lang).format(year=date.today().year, last=default["fallback_year"])
         period = [html.Div(note, className="fallback", id="ov-fallback"), *period]
     kpis = _kpis(view, lang)
-    comp = data.compensation_by_party(viewer, flt)
-    if comp is None:
-        return period, kpis, empty_state(t("not_available", lang), "ov-compensation-empty"), None
+    comp = view["compensation_by_party"]  # computed by bureau_overview: no second query
     if not comp:
         return period, kpis, empty_state(t("no_data", lang), "ov-compensation-none"), None
     rows = [_comp_row(c, lang) for c in comp]

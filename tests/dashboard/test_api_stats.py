@@ -42,6 +42,26 @@ def test_overview_returns_exact_fen_and_the_previous_year(client: Any, bank_user
     assert body["compensation_by_party"] == []  # the risk-sharing ledger exists but has no claims on these loans
 
 
+def test_overview_adds_pledge_registrations_and_programme_budgets(
+    client: Any, bank_user: Any, make_user: Any
+) -> None:
+    """Additive fields: L2's pledge registered 2025-02-01 (principal 15M, appraised 15M), L1's in 2024;
+    programme budgets are a bureau's figure (a bank gets null)."""
+    body = client.get(f"/api/v1/stats/overview?{YEAR}", headers=bank_user.headers).json()
+    regs = body["registrations"]
+    assert regs["current"] == {"registration_count": 1, "loan_count": 1, "registered_amount_fen": 1_500_000_000,
+                               "pledged_value_fen": 1_500_000_000}
+    assert regs["year_ago"]["registered_amount_fen"] == 500_000_000  # L1, registered 2024-12-01
+    assert regs["change_yoy"]["registered_amount_fen"] == pytest.approx(2.0)
+    assert body["programme_budgets"] is None
+    assert body["definitions"]["registrations"]["zh"].startswith("质押登记")
+    bureau = make_user("bureau", role="viewer")
+    budgets = client.get(f"/api/v1/stats/overview?{YEAR}", headers=bureau.headers).json()["programme_budgets"]
+    assert budgets["year"] == 2025  # the year of the period end; the totals are the sum of the lines
+    assert budgets["budget_fen"] == sum(b["budget_fen"] for b in budgets["budgets"])
+    assert budgets["used_fen"] == sum(b["used_fen"] for b in budgets["budgets"])
+
+
 def test_overview_inclusive_threshold_20m(client: Any, bank_user: Any) -> None:
     r = client.get(f"/api/v1/stats/overview?{YEAR}&inclusive_threshold_cny=20000000", headers=bank_user.headers)
     assert r.json()["current"]["inclusive_count"] == 4
