@@ -160,7 +160,9 @@ def list_loans(
     bank_org_id: int | None = None,
     offset: int = 0,
     limit: int = 100,
-) -> tuple[int, list[Loan]]:
+) -> tuple[int, list[Any]]:
+    """Loans ``org`` may see: the total matching and one page of rows as plain column mappings (no ORM
+    objects: a page is read-only and is validated once, as a whole, by the route)."""
     conds = [loan_visibility(org)]
     if status:
         conds.append(Loan.status == status)  # type: ignore[arg-type]
@@ -171,8 +173,8 @@ def list_loans(
     if bank_org_id:
         conds.append(Loan.bank_org_id == bank_org_id)  # type: ignore[arg-type]
     total = session.exec(select(func.count()).select_from(Loan).where(*conds)).one()
-    rows = session.exec(select(Loan).where(*conds).order_by(col(Loan.id)).offset(offset).limit(limit)).all()
-    return int(total), list(rows)
+    page = select(*Loan.__table__.c).where(*conds).order_by(col(Loan.id)).offset(offset).limit(limit)  # type: ignore[attr-defined]
+    return int(total), list(session.execute(page).mappings().all())
 
 
 ROLE_OF = {UserRole.officer.value: Role.MAKER, UserRole.approver.value: Role.APPROVER}

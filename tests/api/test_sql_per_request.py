@@ -26,12 +26,12 @@ from tests.dashboard.book import make_book
 
 pytestmark = pytest.mark.db
 
-OVERVIEW_MAX_STATEMENTS = 8
-"""user, organisation, the flows of this / the previous period and a year ago (one or two scans), the
-NPL stock today and at the past period ends (two), compensation by party."""
+OVERVIEW_MAX_STATEMENTS = 7
+"""the caller (user joined to organisation: one statement), the flows of this / the previous period and a
+year ago (one or two scans), the NPL stock today and at the past period ends (two), compensation by party."""
 
-LOANS_PAGE_MAX_STATEMENTS = 4
-"""user, organisation, count, the page."""
+LOANS_PAGE_MAX_STATEMENTS = 3
+"""the caller (user joined to organisation, :func:`api.core.deps.get_caller`), count, the page."""
 
 SCHEMA_READ = re.compile(r"sqlite_master|sqlite_schema|PRAGMA\s+(main\.)?(table|index)_|information_schema|pg_catalog",
                          re.IGNORECASE)

@@ -95,6 +95,18 @@ def test_happy_path_repays_every_instalment_settles_releases_pledge_and_closes(
     assert (link.pledge_status, link.pledge_registration_no) == ("released", "Y2026500000123")
 
 
+def test_a_loan_in_the_list_reads_exactly_as_the_loan_itself(client: Any, make_user: Any) -> None:
+    maker, checker = bank_team(make_user)
+    ids = [setup_loan(client, maker, appraisal_fee_cny=fee)["id"] for fee in (None, "8800.00")]
+    to_active(client, maker, checker, ids[0])
+    page = client.get("/api/v1/loans?limit=1000", headers=maker.headers)
+    assert page.status_code == 200 and page.headers["content-type"] == "application/json"
+    listed = {row["id"]: row for row in page.json()["data"]}
+    assert page.json()["count"] == len(listed) >= 2
+    for loan_id in ids:
+        assert listed[loan_id] == client.get(f"/api/v1/loans/{loan_id}", headers=maker.headers).json()
+
+
 def test_rejection_path_ends_the_loan(client: Any, make_user: Any) -> None:
     maker, checker = bank_team(make_user)
     lid = setup_loan(client, maker)["id"]
