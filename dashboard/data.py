@@ -164,7 +164,7 @@ def bank_options(viewer: Viewer) -> list[tuple[int, str]]:
 def compensation_by_party(viewer: Viewer, flt: filters.LoanFilter) -> list[dict[str, Any]] | None:
     """Compensation paid per party on the loans behind the figures (None before risk-sharing)."""
     with get_engine().connect() as conn:
-        rows = kpis.compensation_of_parties(conn, viewer.org, flt)
+        rows = stats.compensation_by_party(conn, viewer.org, flt) or []
     return [r.as_dict() for r in rows]
 
 
