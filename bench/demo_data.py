@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sqlite3
 import subprocess
@@ -56,7 +57,9 @@ def one(n_loans: int) -> dict[str, float | int]:
         upgrade(engine)
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         cpu0, t0 = time.process_time(), time.perf_counter()
-        result = generate(engine, n_loans, seed=1)
+        result = generate(engine, n_loans, seed=1, progress=lambda m: print(
+            f"  {time.process_time() - cpu0:7.1f} CPU s {time.perf_counter() - t0:7.1f} s "
+            f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:6.0f} MB peak  {m}", file=sys.stderr))
         wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
         with engine.connect() as c:
             tables = [r[0] for r in c.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))]
@@ -72,20 +75,26 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--loans", type=int, nargs="+", default=[100_000, 1_000_000])
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--phases", action="store_true", help="also print CPU, wall and peak RSS after each phase")
     args = ap.parse_args()
     if args.one is not None:
         print(json.dumps(one(args.one)))
         return
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs at the start "
+          "(each size and its reference: one run each, in the same process)")
     print(f"{'loans':>10}{'rows':>12}{'wall s':>9}{'CPU s':>9}{'peak RSS MB':>13}{'bare insert s':>15}"
           f"{'ratio':>7}  targets (≤ {TARGET_SECONDS_PER_MILLION} s per 1M loans, ≤ {TARGET_RSS_MB} MB)")
     for n in args.loans:
         out = subprocess.run([sys.executable, __file__, "--one", str(n)], capture_output=True, text=True, check=True)
         r = json.loads(out.stdout.strip().splitlines()[-1])
+        if args.phases:
+            print(out.stderr, end="")
         ok_t = r["seconds"] <= TARGET_SECONDS_PER_MILLION * max(n, 1) / 1_000_000
         ok_m = r["peak_rss_mb"] <= TARGET_RSS_MB
         print(f"{n:>10,}{r['rows']:>12,}{r['seconds']:>9.1f}{r['cpu_seconds']:>9.1f}{r['peak_rss_mb']:>13.0f}"
               f"{r['reference_seconds']:>15.2f}{r['seconds'] / r['reference_seconds']:>7.1f}  "
-              f"time {'met' if ok_t else 'NOT met'}, memory {'met' if ok_m else 'NOT met'}")
+              f"time {'met' if ok_t else 'NOT met'}, memory {'met' if ok_m else 'NOT met'}"
+              f"  (load {os.getloadavg()[0]:.2f})")
 
 
 if __name__ == "__main__":

@@ -37,6 +37,8 @@ from api.pledge.models import CollateralValuation, IPAsset, Loan
 from api.transactions.models import IPTransactionRow, TransactionSource
 
 ROWS_PER_LOAN = 0.5
+BOOK_CHUNK = 50_000
+"""Loans read back at a time."""
 PAIRS: dict[str, list[tuple[str, str, float]]] = {  # kind → (pricing method, trading mode, weight)
     "sale": [("agreement", "agreement", 30), ("appraisal", "agreement", 10), ("agreement", "listing", 15),
              ("appraisal", "listing", 10), ("big_data_valuation", "listing", 10), ("online_bidding", "bidding", 10),
@@ -151,15 +153,25 @@ def _book(conn: Connection, as_of: date) -> tuple[dict[str, np.ndarray], dict[st
     """The book's loans (origination year, last day a row may fall on, region, industry, primary IP type)
     and collateral valuations per IP type (fen; ``*`` = all)."""
     lt, cv, ia = (Loan.__table__, CollateralValuation.__table__, IPAsset.__table__)  # type: ignore[attr-defined]
-    rows = conn.execute(select(lt.c.origination_date, lt.c.region_code, lt.c.industry, lt.c.primary_ip_type)
-                        .order_by(lt.c.id)).all()
-    orig = np.array([r[0] if isinstance(r[0], date) else date.fromisoformat(str(r[0])) for r in rows],
-                    dtype="datetime64[D]")
-    year = orig.astype("datetime64[Y]").astype(np.int64) + 1970
-    loans = {"year": year, "last": np.full(len(rows), as_of.toordinal()),
-             "region": np.array([r[1] for r in rows], dtype=object), "industry": np.array([r[2] for r in rows],
-                                                                                        dtype=object),
-             "ip_type": np.array([str(r[3]) for r in rows], dtype=object)}
+    # raw driver rows (ISO text on SQLite, dates on PostgreSQL) read in chunks into compact columns: the
+    # year as integers, the codes as one shared string each (a million loans' rows at once: ~0.8 GB)
+    res = conn.exec_driver_sql(
+        f"SELECT origination_date, region_code, industry, primary_ip_type FROM {lt.name} ORDER BY id")
+    years: list[np.ndarray] = []
+    region: list[Any] = []
+    industry: list[Any] = []
+    ip_type: list[Any] = []
+    shared: dict[Any, Any] = {}
+    while chunk := res.fetchmany(BOOK_CHUNK):
+        o, r, i, t = zip(*chunk, strict=True)
+        years.append(np.array(o, dtype="datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970)
+        region.extend(shared.setdefault(x, x) for x in r)
+        industry.extend(shared.setdefault(x, x) for x in i)
+        ip_type.extend(shared.setdefault(x, str(x)) for x in t)
+    year = np.concatenate(years) if years else np.zeros(0, dtype=np.int64)
+    loans = {"year": year, "last": np.full(len(year), as_of.toordinal()),
+             "region": np.array(region, dtype=object), "industry": np.array(industry, dtype=object),
+             "ip_type": np.array(ip_type, dtype=object)}
     vals = conn.execute(select(ia.c.ip_type, cv.c.value_fen).join(ia, ia.c.id == cv.c.ip_asset_id)
                         .where(cv.c.value_fen > 0).order_by(cv.c.id).limit(200_000)).all()
     types = np.array([str(t) for t, _ in vals], dtype=object)
