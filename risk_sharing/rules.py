@@ -41,6 +41,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    field_serializer,
     model_validator,
 )
 
@@ -288,6 +289,11 @@ class Trigger(_Frozen):
     claim_deadline_days: int | None = Field(
         None, ge=0, description="claim must be filed within this many days after the trigger date"
     )
+
+    @field_serializer("npl_classes")
+    def _npl_classes_in_class_order(self, classes: frozenset[NPLClass]) -> list[NPLClass]:
+        """A set, written in the classes' own order: the same rule is the same text in every process."""
+        return sorted(classes, key=list(NPLClass).index)
 
 
 class RecoveryPolicy(_Frozen):
