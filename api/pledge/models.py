@@ -215,7 +215,12 @@ class LoanCollateral(SQLModel, table=True):
     """One pledged IP asset of a loan, with its pledge registration (质押登记)."""
 
     __tablename__ = "loan_collateral"
-    __table_args__ = (UniqueConstraint("loan_id", "ip_asset_id", name="uq_collateral_loan_asset"),)
+    __table_args__ = (
+        UniqueConstraint("loan_id", "ip_asset_id", name="uq_collateral_loan_asset"),
+        # covering index for the bank page's per-loan appraised value (api/stats/collateral.py)
+        Index("ix_loan_collateral_cover", "loan_id", "pledge_status", "ip_asset_id", "appraised_value_fen",
+              "pledge_registered_on"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     loan_id: int = Field(foreign_key="loan.id", index=True)
     ip_asset_id: int = Field(foreign_key="ip_asset.id", index=True)
@@ -337,7 +342,11 @@ class CollateralValuation(SQLModel, table=True):
 
     __tablename__ = "pledge_collateral_valuation"
     # the latest re-valuation of an asset is one seek (api/stats/collateral.py): date, then id
-    __table_args__ = (Index("ix_pledge_valuation_latest", "ip_asset_id", "valuation_date", "id"),)
+    __table_args__ = (
+        Index("ix_pledge_valuation_latest", "ip_asset_id", "valuation_date", "id"),
+        # the latest value of an asset from the index alone (the bank page at 1M loans, PostgreSQL)
+        Index("ix_pledge_valuation_cover", "ip_asset_id", "valuation_date", "id", "value_fen"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     ip_asset_id: int = Field(foreign_key="ip_asset.id")
     value_fen: int = Field(sa_type=BigInteger)
@@ -362,7 +371,11 @@ class PledgePolicyRow(SQLModel, table=True):
 
 class PledgeAlert(SQLModel, table=True):
     __tablename__ = "pledge_alert"
-    __table_args__ = (Index("ix_pledge_alert_loan_code", "loan_id", "code", "as_of"),)
+    __table_args__ = (
+        Index("ix_pledge_alert_loan_code", "loan_id", "code", "as_of"),
+        # the latest monitoring run's alerts by code and severity (api/pledge/reports.py)
+        Index("ix_pledge_alert_asof_code", "as_of", "code", "severity", "loan_id"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     loan_id: int = Field(foreign_key="loan.id")
     ip_asset_id: int | None = Field(default=None, foreign_key="ip_asset.id")

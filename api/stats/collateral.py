@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
@@ -176,7 +175,8 @@ def _per_loan(scope: ColumnElement[bool], as_of: date) -> Any:
     the stalest appraisal date — computed in one grouped pass over loan → collateral → asset, with
     each asset's latest re-valuation found by an index seek (never a window over all valuations)."""
     lc, asset = LoanCollateral, IPAsset
-    latest = aliased(CollateralValuation, name="latest_valuation")
+    latest_value = _latest_valuation(col(lc.ip_asset_id), col(CollateralValuation.value_fen))
+    latest_date = _latest_valuation(col(lc.ip_asset_id), col(CollateralValuation.valuation_date))
     lapsed = or_(
         col(asset.legal_status).in_(LAPSED_LEGAL_STATUSES),
         and_(col(asset.annual_fee_paid_until).is_not(None), col(asset.annual_fee_paid_until) < as_of),
@@ -184,14 +184,13 @@ def _per_loan(scope: ColumnElement[bool], as_of: date) -> Any:
     coll = (
         select(
             col(lc.loan_id).label("loan_id"),
-            func.sum(func.coalesce(latest.value_fen, col(lc.appraised_value_fen))).label("value"),
+            func.sum(func.coalesce(latest_value, col(lc.appraised_value_fen))).label("value"),
             func.max(case((lapsed, 1), else_=0)).label("lapsed"),
-            func.min(func.coalesce(latest.valuation_date, col(lc.pledge_registered_on))).label("appraised_on"),
+            func.min(func.coalesce(latest_date, col(lc.pledge_registered_on))).label("appraised_on"),
         )
         .select_from(Loan)
         .join(lc, col(lc.loan_id) == col(Loan.id))
         .join(asset, col(asset.id) == col(lc.ip_asset_id))
-        .outerjoin(latest, col(latest.id) == _latest_valuation_id(col(lc.ip_asset_id)))
         .where(scope, col(lc.pledge_status) != "released")
         .group_by(col(lc.loan_id))
         .subquery()
@@ -211,16 +210,16 @@ def _per_loan(scope: ColumnElement[bool], as_of: date) -> Any:
     )
 
 
-def _latest_valuation_id(asset_id: Any) -> Any:
-    """Id of an asset's latest re-valuation (latest date, then highest id): a correlated seek on the
-    index (ip_asset_id, valuation_date, id), so only the visible loans' assets are ever read."""
+def _latest_valuation(asset_id: Any, column: Any) -> Any:
+    """``column`` of an asset's latest re-valuation (latest date, then highest id): a correlated seek on the
+    covering index (ip_asset_id, valuation_date, id, value_fen), read from the index alone. Not a join on
+    the valuation's id: PostgreSQL hashes all 1.7M valuations for that join condition."""
     t = CollateralValuation
     return (
-        select(col(t.id))
+        select(column)
         .where(col(t.ip_asset_id) == asset_id)
         .order_by(col(t.valuation_date).desc(), col(t.id).desc())
         .limit(1)
         .correlate_except(t)
         .scalar_subquery()
     )
-

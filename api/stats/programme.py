@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy import select as sa_select  # more than four columns (sqlmodel's overloads stop at four)
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
@@ -79,7 +80,7 @@ def programme_budgets(conn: Connection, org: Organisation, flt: LoanFilter, toda
     families = _visible_families(conn, org)
     rows: list[dict[str, Any]] = []
     rules = conn.execute(
-        select(col(RiskRule.rule_id), col(RiskRule.name), col(RiskRule.definition), col(RiskRule.effective_from),
+        sa_select(col(RiskRule.rule_id), col(RiskRule.name), col(RiskRule.definition), col(RiskRule.effective_from),
                col(RiskRule.effective_to)).order_by(col(RiskRule.rule_id), col(RiskRule.version)))
     latest: dict[str, tuple[str, dict[str, Any]]] = {}
     for rid, name, definition, start, stop in rules:
