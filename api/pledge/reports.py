@@ -14,11 +14,9 @@ from sqlmodel import Session, col
 from api.core.tenancy import loan_visibility
 from api.identity.models import Organisation
 from api.pledge import provisions
-from api.pledge.models import BucketHistory, Loan, PledgeAlert
+from api.pledge.models import Loan, PledgeAlert
 from api.stats import filters
-from pledge.lifecycle import PAYABLE_STATES
-from pledge.monitoring import AlertCode, LoanClass, classify_loan
-from pledge.provisioning import guideline_deviations, portfolio_provision
+from pledge.monitoring import AlertCode
 
 
 def monitoring_alerts(conn: Connection, org: Organisation) -> list[dict[str, Any]] | None:
@@ -55,49 +53,8 @@ def bank_options(conn: Connection, org: Organisation) -> list[tuple[int, str]]:
     return [(int(i or 0), str(n)) for i, n in rows]
 
 
-_CLASSES = {k.value: k for k in LoanClass}  # a dict lookup per loan: cheaper than LoanClass(value) 48k times
-
-
-def loan_classes(conn: Connection, org: Organisation, as_of: date) -> list[tuple[int, LoanClass]]:
-    """``(outstanding_fen, class)`` of each payable loan the organisation may see. The class
-    is the one the latest monitoring run at or before ``as_of`` recorded (latest date, then highest id: one
-    index seek per loan on ``ix_pledge_bucket_loan_asof``), else the overdue-day floor of ``classify_loan``."""
-    h = BucketHistory.__table__  # type: ignore[attr-defined]
-    latest = (
-        select(h.c.loan_class)
-        .where(h.c.loan_id == col(Loan.id), h.c.as_of <= as_of)
-        .order_by(h.c.as_of.desc(), h.c.id.desc())
-        .limit(1)
-        .correlate(Loan)
-        .scalar_subquery()
-    )
-    rows = conn.execute(
-        select(col(Loan.outstanding_fen), col(Loan.days_past_due), latest)
-        .where(loan_visibility(org), col(Loan.status).in_(sorted(s.value for s in PAYABLE_STATES)))
-    )
-    return [(int(out), _CLASSES[klass] if klass else classify_loan(int(dpd))) for out, dpd, klass in rows]
-
-
 def provisions_by_class(conn: Connection, org: Organisation, as_of: date) -> dict[str, Any]:
     """Provisions by five-class category at ``as_of``: the figures of ``GET /api/v1/pledge/provisions``
-    (:func:`api.pledge.provisions.provisions`; count, outstanding, rate and provision per class; totals,
-    general reserve, coverage), from :func:`loan_classes` on ``conn`` rather than one ORM object per loan.
-    Each loan's provision is rounded once (``portfolio_provision``), so the classes sum to the total."""
-    classes = loan_classes(conn, org, as_of)
+    (:func:`api.pledge.provisions.provisions`), read on the dashboard's connection."""
     with Session(bind=conn) as session:
-        rates = provisions.bank_rates(session, org.id if str(org.kind) == "bank" else None)
-    summary = portfolio_provision(classes, rates)
-    counts = dict.fromkeys(LoanClass, 0)
-    for _, k in classes:
-        counts[k] += 1
-    return {
-        "as_of": as_of,
-        "classes": [{"loan_class": k.value, "label_zh": k.zh, "count": counts[k],
-                     "outstanding_fen": summary.outstanding_by_class[k], "rate": rates.rate(k),
-                     "provision_fen": summary.provision_by_class[k]} for k in LoanClass],
-        "outstanding_fen": summary.outstanding_fen, "specific_provision_fen": summary.specific_provision_fen,
-        "general_reserve_fen": summary.general_reserve_fen, "npl_fen": summary.npl_fen,
-        "provision_coverage": summary.provision_coverage,
-        "rates": {k: getattr(rates, k) for k in provisions.RATE_FIELDS},
-        "guideline_deviations": guideline_deviations(rates),
-    }
+        return provisions.provisions(session, org, as_of)
