@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,6 +20,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.core.docs import install_offline_docs
+from tests.live_server import free_port, serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -64,12 +63,6 @@ def test_the_api_serves_its_docs_and_their_assets_itself(client: TestClient) -> 
 
 # ------------------------------------------------------------------ headless Chromium, network off
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
@@ -78,34 +71,12 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             pytest.fail(f"{reason}: missing in CI")
         pytest.skip(reason)
     tmp = tmp_path_factory.mktemp("docs")
-    port = _free_port()
+    port = free_port()
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("IPFIN_")},
            "IPFIN_DATABASE_URL": f"sqlite:///{tmp / 'ipfin.db'}", "IPFIN_SECRET_KEY": "docs-test-secret-key-0123456789"}
-    log = tmp / "server.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-c", SERVER_SCRIPT, str(port)], cwd=Path(__file__).parents[2],
-                                env=env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the server exited: {log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{base}/api/v1/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.3)
-            if time.monotonic() > deadline:
-                pytest.fail(f"the server did not start: {log.read_text()[-3000:]}")
+    with serving([sys.executable, "-c", SERVER_SCRIPT, str(port)], port=port, cwd=Path(__file__).parents[2],
+                 env=env, log=tmp / "server.log", start_s=90, stop_s=10) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.mark.browser

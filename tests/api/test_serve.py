@@ -4,54 +4,26 @@ port, a demo database seeded on first start, every demo role able to log in."""
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from api.demo import DEMO_PASSWORD, DEMO_USERS
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.live_server import free_port, serving
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> str:
     tmp = tmp_path_factory.mktemp("serve")
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("IPFIN_")}
     env.update(IPFIN_DEMO_LOANS="400")
-    log = open(tmp / "server.log", "w")  # noqa: SIM115 - closed by the fixture teardown below
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ipfin_app.cli", "serve", "--demo", "--port", str(port),
-         "--database-url", f"sqlite:///{tmp / 'demo.db'}"],
-        cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    try:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise AssertionError(f"server exited: {Path(tmp / 'server.log').read_text()}")
-            try:
-                if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        else:
-            raise AssertionError(f"server did not start: {Path(tmp / 'server.log').read_text()}")
+    args = [sys.executable, "-m", "ipfin_app.cli", "serve", "--demo", "--port", str(port),
+            "--database-url", f"sqlite:///{tmp / 'demo.db'}"]
+    with serving(args, port=port, cwd=tmp, env=env, log=tmp / "server.log", start_s=90) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
     output = Path(tmp / "server.log").read_text()
     assert "Demo logins" in output and DEMO_USERS[0][0] in output
 

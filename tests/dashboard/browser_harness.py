@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.live_server import free_port, serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -74,12 +74,6 @@ def require_chromium() -> None:
     pytest.skip(reason)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def wait(predicate: Callable[[], Any], timeout: float = 60.0, what: str = "condition") -> Any:
     """Poll ``predicate`` every 0.2 s until it is truthy (its value is returned) or ``timeout`` seconds pass."""
     deadline = time.monotonic() + timeout
@@ -106,31 +100,9 @@ def running_server(tmp_path_factory: pytest.TempPathFactory, name: str) -> Itera
            "IPFIN_SECRET_KEY": "browser-test-secret-key-0123456789", "IPFIN_DEMO_MODE": "false"}
     root = Path(__file__).resolve().parents[2]
     log = tmp_path_factory.mktemp(f"{name}-log") / "server.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-c", SERVER_SCRIPT, str(port)], cwd=root, env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + SERVER_START_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the server exited with {proc.returncode}: {log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{base}/api/v1/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the server did not answer within {SERVER_START_S} s: {log.read_text()[-3000:]}")
-            time.sleep(0.3)
+    with serving([sys.executable, "-c", SERVER_SCRIPT, str(port)], port=port, cwd=root,
+                 env=env, log=log, start_s=SERVER_START_S, stop_s=10) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @contextmanager
