@@ -34,7 +34,7 @@ import httpx
 import pytest
 
 from api.demo import DEMO_PASSWORD
-from tests.api.test_serve import _free_port
+from tests.live_server import free_port
 from tests.pledge.test_api_pledge import AMOUNT_FEN, setup_loan
 
 pytestmark = [pytest.mark.slow, pytest.mark.db]
@@ -85,7 +85,7 @@ class Server:
     """One ``ipfin serve --demo`` process on a fixed database file; ``start`` again after ``kill``."""
 
     def __init__(self, tmp: Path) -> None:
-        self.tmp, self.port, self.proc = tmp, _free_port(), None
+        self.tmp, self.port, self.proc = tmp, free_port(), None
         self.base = f"http://127.0.0.1:{self.port}"
         self.database_url = _server_database(tmp)
 
