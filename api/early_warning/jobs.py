@@ -40,7 +40,8 @@ def submit_scoring(user: User, org: Organisation, data_cut: date | None, alert_p
 
 
 def submit_monte_carlo(session: Session, user: User, org: Organisation, body: Any) -> StressRun:
-    """Store a queued Monte Carlo run (with its audit event) and queue the job that fills it in."""
+    """Store a queued Monte Carlo run (with its audit event) and queue the job that fills it in; returns
+    the run as it was accepted (status ``queued``, with its job id), whatever the job has done since."""
     mc = body.monte_carlo
     try:
         model = ShockFactorModel(systematic_loading=mc.systematic_loading, ip_type_loading=mc.ip_type_loading,
@@ -79,7 +80,9 @@ def submit_monte_carlo(session: Session, user: User, org: Organisation, body: An
             r.job_id = job_id
             s.add(r)
             s.commit()
-    session.refresh(row)
+    # the run as accepted (queued): the job may already have finished it, which a poll then shows
+    session.expunge(row)
+    row.job_id = job_id
     return row
 
 
