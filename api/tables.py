@@ -12,6 +12,7 @@ from api.jobs import models as jobs_models
 from api.pledge import models as pledge_models
 from api.risk_sharing import models as risk_sharing_models
 from api.securitization import models as securitization_models
+from api.stats import models as stats_models
 from api.transactions import models as transactions_models
 from api.valuation import models as valuation_models
 
@@ -26,4 +27,5 @@ DOMAIN_MODELS = (
     early_warning_models,
     idempotency_models,
     transactions_models,
+    stats_models,
 )

@@ -179,6 +179,12 @@ class Loan(LoanBase, table=True):
             "industry", "primary_ip_type", "bank_org_id", "term_months", "default_date", "amount_fen",
             "outstanding_fen", "days_past_due",
         ),
+        # the loans defaulted by a past period end (the rest of that stock is read from loan_rollup)
+        Index(
+            "ix_loan_defaulted", "default_date", "origination_date", "maturity_date", "term_months", "status",
+            "province_code", "region_code", "industry", "primary_ip_type", "bank_org_id", "amount_fen",
+            "outstanding_fen",
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(max_length=40, sa_column_kwargs={"unique": True})

@@ -39,6 +39,7 @@ from api.core.tenancy import loan_visibility
 from api.identity.models import Organisation
 from api.pledge.models import Borrower, Loan
 from api.risk_sharing.models import RiskClaim, RiskLedgerEntry
+from api.stats import rollup
 from api.stats.filters import (
     BREAKDOWNS,
     LIVE_STATUSES,
@@ -272,6 +273,9 @@ def breakdowns(
     unknown = [k for k in keys if k not in _BREAKDOWN_COLUMNS]
     if unknown or not keys:
         raise ValueError(f"by: must be one of {', '.join(BREAKDOWNS)}")
+    if rollup.grain_of(org, flt) == ("all", "") and set(keys) <= set(rollup.GRAINS):
+        rows = {k: rollup.breakdown_sums(conn, k, flt) for k in keys}
+        return _ranked(conn, {k: {key: [n, a, o] for key, n, a, o in rows[k]} for k in keys})
     cols = list(dict.fromkeys(_BREAKDOWN_COLUMNS[k] for k in keys))
     index = [cols.index(_BREAKDOWN_COLUMNS[k]) for k in keys]
     stmt = (
@@ -288,6 +292,12 @@ def breakdowns(
             acc[0] += n
             acc[1] += a
             acc[2] += o
+    return _ranked(conn, totals)
+
+
+def _ranked(conn: Connection, totals: dict[str, dict[str, list[int]]]) -> dict[str, list[BreakdownRow]]:
+    """Breakdown rows with their names, largest principal first, from (loans, principal, outstanding)."""
+    keys = tuple(totals)
     org_names: dict[str, str] = {}
     if "bank" in keys and totals["bank"]:
         ids = [int(i) for i in totals["bank"]]
@@ -356,8 +366,10 @@ def timeseries(conn: Connection, org: Organisation, flt: LoanFilter, granularity
         .where(_where(conn, org, flt))
         .group_by(col(Loan.origination_date))
     )
+    grain = rollup.grain_of(org, flt)
+    days = rollup.daily_sums(conn, grain, flt) if grain else conn.execute(stmt)
     months: dict[tuple[int, int], tuple[int, int]] = {}
-    for day, n, s in conn.execute(stmt):
+    for day, n, s in days:
         d = day if isinstance(day, date) else date.fromisoformat(str(day))
         cn, cs = months.get((d.year, d.month), (0, 0))
         months[(d.year, d.month)] = (cn + _int(n), cs + _int(s))

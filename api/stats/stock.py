@@ -19,6 +19,7 @@ from sqlmodel import col
 
 from api.identity.models import Organisation
 from api.pledge.models import Loan
+from api.stats import rollup
 from api.stats.filters import LIVE_STATUSES, NPL_DAYS_PAST_DUE, NPL_STATUSES, LoanFilter, _int, _where, unindexed
 from ipfin import regions
 
@@ -144,6 +145,11 @@ def _current_stock(
     """The book at today's status: live loans and the non-performing among them (only live loans
     count, so the scan is restricted to live statuses on the covering index ``ix_loan_live``).
     With ``group`` (a loan column): ``{value: NplStock}`` per value of that column."""
+    grain = _stock_grain(org, base, group)
+    if grain is not None:
+        sums = rollup.current_stock_sums(conn, grain, end, by_key=group is not None)
+        found_r = {k: NplStock(end, True, *v) for k, v in sums.items()}
+        return found_r if group is not None else found_r[None]
     where = and_(_where(conn, org, replace(base, date_to=end)), col(Loan.status).in_(LIVE_STATUSES))
     npl = or_(col(Loan.status).in_(NPL_STATUSES), col(Loan.days_past_due) > NPL_DAYS_PAST_DUE)
     sums = [func.count(), func.sum(col(Loan.outstanding_fen)),
@@ -166,6 +172,9 @@ def _past_stocks(
     ``{end: NplStock}``; with ``group`` (a loan column) ``{value: {end: NplStock}}``, the scheduled
     balances computed per value, origination day and term (so each value's figures equal an
     ungrouped call restricted to that value)."""
+    grain = _stock_grain(org, base, group)
+    if grain is not None:
+        return _past_stocks_rolled(conn, org, base, ends, grain, group)
     where = and_(
         _where(conn, org, base),
         unindexed(col(Loan.origination_date), type_=Loan.__table__.c.origination_date.type) <= max(ends),  # type: ignore[attr-defined]
@@ -200,6 +209,67 @@ def _past_stocks(
             a[0] += n_bad
             a[1] += out_bad
             a[2] += n_bad + n_good
+            a[3] += out_bad + (scheduled_balance_fen(amt_good, d, term, end) if n_good else 0)
+    found = {g: {end: NplStock(end, False, a[2], a[3], a[0], a[1]) for end, a in acc.items()}
+             for g, acc in accs.items()}
+    if group is not None:
+        return found
+    return found.get(None) or {end: NplStock(end, False, 0, 0, 0, 0) for end in ends}
+
+
+def _stock_grain(org: Organisation, base: LoanFilter, group: Any) -> tuple[str, str | None] | None:
+    """The rollup rows of a stock: the scope's grain, or per province (every key of the province
+    grain, narrowed to a province scope) when grouped by province; None → from the loans."""
+    grain = rollup.grain_of(org, base)
+    if grain is None or group is None:
+        return grain
+    if group is col(Loan.province_code) and grain[0] in ("all", "province"):
+        return ("province", grain[1] if grain[0] == "province" else None)
+    return None
+
+
+def _past_stocks_rolled(
+    conn: Connection, org: Organisation, base: LoanFilter, ends: list[date], grain: tuple[str, str | None],
+    group: Any,
+) -> Any:
+    """:func:`_past_stocks` from the rollup: the running book per (origination day, term) from
+    ``loan_rollup`` less the loans defaulted by each end, read from the loans through the index of
+    default dates (a few thousand), so every group's performing principal — and its scheduled balance,
+    rounded per group — is exactly the loans' query's."""
+    rows = rollup.running_sums(conn, grain, ends, by_key=group is not None)
+    orig = unindexed(col(Loan.origination_date), type_=Loan.__table__.c.origination_date.type)  # type: ignore[attr-defined]
+    keys = [orig, col(Loan.term_months), *([group] if group is not None else [])]
+    cols: list[Any] = []
+    for end in ends:
+        hit = and_(col(Loan.origination_date) <= end, col(Loan.maturity_date) > end, col(Loan.default_date) <= end)
+        cols += [func.sum(case((hit, 1), else_=0)), func.sum(case((hit, col(Loan.outstanding_fen)), else_=0)),
+                 func.sum(case((hit, col(Loan.amount_fen)), else_=0))]
+    defaulted = (select(*keys, *cols)
+                 .where(_where(conn, org, base), col(Loan.default_date).is_not(None),
+                        col(Loan.default_date) <= max(ends), orig <= max(ends),
+                        unindexed(col(Loan.maturity_date), type_=Loan.__table__.c.maturity_date.type) > min(ends))  # type: ignore[attr-defined]
+                 .group_by(*keys))
+    bad: dict[tuple[Any, ...], list[int]] = {}
+    for row in conn.execute(defaulted):
+        d = row[0] if isinstance(row[0], date) else date.fromisoformat(str(row[0]))
+        bad[(d, int(row[1]), *row[2:len(keys)])] = [_int(v) for v in row[len(keys):]]
+    accs: dict[Any, dict[date, list[int]]] = {}
+    for key, v in rows.items():
+        d = key[0] if isinstance(key[0], date) else date.fromisoformat(str(key[0]))
+        term = int(key[1])
+        b = bad.get((d, term, *key[2:]), [0] * (3 * len(ends)))
+        acc = accs.setdefault(key[2] if group is not None else None, {end: [0, 0, 0, 0] for end in ends})
+        for k, end in enumerate(ends):
+            n_all, amt_all, n_und, out_und, amt_und = v[5 * k: 5 * k + 5]
+            n_def, out_def, amt_def = b[3 * k: 3 * k + 3]
+            if not n_all:
+                continue
+            n_bad, out_bad = n_und + n_def, out_und + out_def
+            n_good, amt_good = n_all - n_bad, amt_all - amt_und - amt_def
+            a = acc[end]
+            a[0] += n_bad
+            a[1] += out_bad
+            a[2] += n_all
             a[3] += out_bad + (scheduled_balance_fen(amt_good, d, term, end) if n_good else 0)
     found = {g: {end: NplStock(end, False, a[2], a[3], a[0], a[1]) for end, a in acc.items()}
              for g, acc in accs.items()}

@@ -26,7 +26,10 @@ from tests.dashboard.book import make_book
 
 pytestmark = pytest.mark.db
 
-OVERVIEW_MAX_STATEMENTS = 7
+OVERVIEW_MAX_STATEMENTS = 9
+"""The caller; flows (from the rollup) and distinct enterprises (from the loans); the past NPL stock
+(running book from the rollup, defaulted loans from the loans); the current stock; compensation;
+registrations; programme budgets — whatever the number of loans or periods."""
 """the caller (user joined to organisation: one statement), the flows of this / the previous period and a
 year ago (one or two scans), the NPL stock today and at the past period ends (two), compensation by party."""
 

@@ -1,0 +1,47 @@
+"""The statistics rollup table (汇总表): loan sums the bureau overview reads instead of the loans.
+
+Kept in step with every write to ``loan`` by database triggers (:mod:`api.stats.rollup`), so it is
+never stale and needs no refresh job; rebuilt from the loans by migration ``0016_loan_rollup``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import BigInteger, Index, String
+from sqlmodel import Field, SQLModel
+
+
+class LoanRollup(SQLModel, table=True):
+    """Sums over the funded loans sharing a grain value, an origination day, a term and a maturity.
+
+    ``grain`` is ``all`` (every loan; ``grain_key`` empty) or one dimension — ``province``,
+    ``industry``, ``ip_type`` or ``bank`` — with the loans' value of it in ``grain_key``. Money in
+    fen. A group whose ``loan_count`` fell to 0 (its loans moved away) has every sum 0.
+    """
+
+    __tablename__ = "loan_rollup"
+    __table_args__ = (Index("ix_loan_rollup_maturity", "grain", "maturity_date"),)
+
+    grain: str = Field(primary_key=True, sa_type=String(10))
+    grain_key: str = Field(primary_key=True, sa_type=String(24))
+    origination_date: date = Field(primary_key=True)
+    term_months: int = Field(primary_key=True)
+    maturity_date: date = Field(primary_key=True)
+    loan_count: int = Field(default=0, sa_type=BigInteger)
+    amount_fen: int = Field(default=0, sa_type=BigInteger, description="principal")
+    outstanding_fen: int = Field(default=0, sa_type=BigInteger, description="current outstanding principal")
+    inclusive_10m_count: int = Field(default=0, sa_type=BigInteger, description="loans of at most 10M CNY")
+    inclusive_10m_amount_fen: int = Field(default=0, sa_type=BigInteger)
+    inclusive_20m_count: int = Field(default=0, sa_type=BigInteger, description="loans of at most 20M CNY")
+    inclusive_20m_amount_fen: int = Field(default=0, sa_type=BigInteger)
+    defaulted_count: int = Field(default=0, sa_type=BigInteger, description="loans with a default date")
+    defaulted_amount_fen: int = Field(default=0, sa_type=BigInteger)
+    live_count: int = Field(default=0, sa_type=BigInteger, description="loans in a live status now")
+    live_outstanding_fen: int = Field(default=0, sa_type=BigInteger)
+    npl_count: int = Field(default=0, sa_type=BigInteger, description="live and non-performing now")
+    npl_outstanding_fen: int = Field(default=0, sa_type=BigInteger)
+    undated_npl_count: int = Field(default=0, sa_type=BigInteger,
+                                   description="non-performing now without a recorded default date")
+    undated_npl_outstanding_fen: int = Field(default=0, sa_type=BigInteger)
+    undated_npl_amount_fen: int = Field(default=0, sa_type=BigInteger)

@@ -1,0 +1,304 @@
+"""The statistics rollup (汇总表): loan sums per day kept in step with every write by triggers.
+
+The bureau overview at national scale cannot scan a million loans per callback, so the figures that
+add up — financing, inclusive loans, vintage defaults, the current book, the running book at a past
+period end — are read from :class:`api.stats.models.LoanRollup`: per grain (``all`` or one of the
+dimensions ``province``, ``industry``, ``ip_type``, ``bank``), origination day, term and maturity.
+Database triggers on ``loan`` (SQLite and PostgreSQL, installed by migration ``0016_loan_rollup``)
+subtract a row's old contribution and add its new one in the same transaction as the write, so
+every path that changes a loan — API, jobs, bulk demo loads, a SQL console — keeps it exact.
+
+Each metric is defined once, in :data:`METRICS`, as SQL over one loan row; the triggers and
+:func:`rebuild` are generated from it, and ``tests/api/test_rollup.py`` checks after every kind of
+write that the table equals :func:`rebuild`'s GROUP BY over the loans and that every figure read
+through it equals the same figure computed from the loans (:func:`raw_queries`).
+
+Figures that do not add up stay on the loans: distinct enterprises, region (city/county) filters,
+two or more dimensions at once, other inclusive thresholds, and the loans defaulted by a past date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import date
+from typing import Any
+
+from sqlalchemy import and_, case, func, select, text, true
+from sqlalchemy.engine import Connection
+
+from api.identity.models import Organisation, OrgKind
+from api.stats.filters import FUNDED_STATUSES, LIVE_STATUSES, NPL_DAYS_PAST_DUE, NPL_STATUSES, LoanFilter
+from api.stats.models import LoanRollup
+from ipfin import regions
+
+TABLE = "loan_rollup"
+
+GRAINS: dict[str, str] = {
+    "all": "''",
+    "province": "{r}.province_code",
+    "industry": "{r}.industry",
+    "ip_type": "{r}.primary_ip_type",
+    "bank": "CAST({r}.bank_org_id AS TEXT)",
+}
+"""Grain → SQL of its key over a loan row ``{r}``."""
+
+INCLUSIVE_COLUMNS: dict[int, tuple[str, str]] = {
+    10_000_000: ("inclusive_10m_count", "inclusive_10m_amount_fen"),
+    20_000_000: ("inclusive_20m_count", "inclusive_20m_amount_fen"),
+}
+"""Inclusive-loan thresholds (CNY) the rollup holds → (count, amount) columns."""
+
+KEY_COLUMNS: tuple[str, ...] = ("grain", "grain_key", "origination_date", "term_months", "maturity_date")
+
+
+def _in(values: tuple[str, ...]) -> str:
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+_LIVE = "{r}.status IN " + _in(LIVE_STATUSES)
+_NPL = f"({{r}}.status IN {_in(NPL_STATUSES)} OR {{r}}.days_past_due > {NPL_DAYS_PAST_DUE})"
+_UNDATED_NPL = f"{{r}}.default_date IS NULL AND {_NPL}"
+
+
+def _if(cond: str, value: str = "1") -> str:
+    return f"CASE WHEN {cond} THEN {value} ELSE 0 END"
+
+
+METRICS: dict[str, str] = {
+    "loan_count": "1",
+    "amount_fen": "{r}.amount_fen",
+    "outstanding_fen": "{r}.outstanding_fen",
+    **{c: _if(f"{{r}}.amount_fen <= {cny * 100}") for cny, (c, _) in INCLUSIVE_COLUMNS.items()},
+    **{a: _if(f"{{r}}.amount_fen <= {cny * 100}", "{r}.amount_fen") for cny, (_, a) in INCLUSIVE_COLUMNS.items()},
+    "defaulted_count": _if("{r}.default_date IS NOT NULL"),
+    "defaulted_amount_fen": _if("{r}.default_date IS NOT NULL", "{r}.amount_fen"),
+    "live_count": _if(_LIVE),
+    "live_outstanding_fen": _if(_LIVE, "{r}.outstanding_fen"),
+    "npl_count": _if(f"{_LIVE} AND {_NPL}"),
+    "npl_outstanding_fen": _if(f"{_LIVE} AND {_NPL}", "{r}.outstanding_fen"),
+    "undated_npl_count": _if(_UNDATED_NPL),
+    "undated_npl_outstanding_fen": _if(_UNDATED_NPL, "{r}.outstanding_fen"),
+    "undated_npl_amount_fen": _if(_UNDATED_NPL, "{r}.amount_fen"),
+}
+"""Metric column → SQL of one funded loan's contribution (``{r}`` is the loan row)."""
+
+COUNTED = "{r}.status IN " + _in(FUNDED_STATUSES)
+"""Which loans the rollup counts: funded ones (the figures' ``FUNDED_STATUSES``)."""
+
+LOAN_COLUMNS: tuple[str, ...] = (
+    "status", "amount_fen", "outstanding_fen", "days_past_due", "default_date", "origination_date",
+    "term_months", "maturity_date", "province_code", "industry", "primary_ip_type", "bank_org_id",
+)
+"""The loan columns the rollup reads: an UPDATE of any other column fires no trigger."""
+
+
+def _contribution(r: str, sign: str) -> str:
+    """INSERT … ON CONFLICT adding ``sign`` × the contribution of loan row ``r`` to every grain."""
+    grains = " UNION ALL ".join(f"SELECT '{g}' AS grain, {k.format(r=r)} AS grain_key" for g, k in GRAINS.items())
+    metrics = ", ".join(f"{sign}({m.format(r=r)})" for m in METRICS.values())
+    updates = ", ".join(f"{c} = {TABLE}.{c} + excluded.{c}" for c in METRICS)
+    return (
+        f"INSERT INTO {TABLE} ({', '.join(KEY_COLUMNS)}, {', '.join(METRICS)}) "
+        f"SELECT g.grain, g.grain_key, {r}.origination_date, {r}.term_months, {r}.maturity_date, {metrics} "
+        f"FROM ({grains}) AS g WHERE {COUNTED.format(r=r)} "
+        f"ON CONFLICT ({', '.join(KEY_COLUMNS)}) DO UPDATE SET {updates}"
+    )
+
+
+def trigger_ddl(dialect: str) -> list[str]:
+    """The statements creating the triggers that keep ``loan_rollup`` in step with ``loan``."""
+    if dialect == "sqlite":
+        cols = ", ".join(LOAN_COLUMNS)
+        return [
+            f"CREATE TRIGGER trg_loan_rollup_insert AFTER INSERT ON loan BEGIN {_contribution('NEW', '+')}; END",
+            f"CREATE TRIGGER trg_loan_rollup_update AFTER UPDATE OF {cols} ON loan BEGIN "
+            f"{_contribution('OLD', '-')}; {_contribution('NEW', '+')}; END",
+            f"CREATE TRIGGER trg_loan_rollup_delete AFTER DELETE ON loan BEGIN {_contribution('OLD', '-')}; END",
+        ]
+    if dialect == "postgresql":
+        changed = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in LOAN_COLUMNS)
+        return [
+            "CREATE OR REPLACE FUNCTION loan_rollup_apply() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            f"IF TG_OP IN ('UPDATE', 'DELETE') THEN {_contribution('OLD', '-')}; END IF; "
+            f"IF TG_OP IN ('INSERT', 'UPDATE') THEN {_contribution('NEW', '+')}; END IF; "
+            "RETURN NULL; END $$",
+            "CREATE TRIGGER trg_loan_rollup_insert_delete AFTER INSERT OR DELETE ON loan "
+            "FOR EACH ROW EXECUTE FUNCTION loan_rollup_apply()",
+            f"CREATE TRIGGER trg_loan_rollup_update AFTER UPDATE OF {', '.join(LOAN_COLUMNS)} ON loan "
+            f"FOR EACH ROW WHEN ({changed}) EXECUTE FUNCTION loan_rollup_apply()",
+        ]
+    raise ValueError(f"dialect: no rollup triggers for {dialect!r}")
+
+
+def drop_trigger_ddl(dialect: str) -> list[str]:
+    if dialect == "sqlite":
+        return [f"DROP TRIGGER IF EXISTS trg_loan_rollup_{op}" for op in ("insert", "update", "delete")]
+    return ["DROP TRIGGER IF EXISTS trg_loan_rollup_insert_delete ON loan",
+            "DROP TRIGGER IF EXISTS trg_loan_rollup_update ON loan", "DROP FUNCTION IF EXISTS loan_rollup_apply()"]
+
+
+def rebuild_sql(grain: str) -> str:
+    """INSERT … SELECT of one grain's rows from the loans (the definition the triggers maintain)."""
+    key = GRAINS[grain].format(r="loan")
+    sums = ", ".join(f"SUM({m.format(r='loan')})" for m in METRICS.values())
+    return (
+        f"INSERT INTO {TABLE} ({', '.join(KEY_COLUMNS)}, {', '.join(METRICS)}) "
+        f"SELECT '{grain}', {key}, loan.origination_date, loan.term_months, loan.maturity_date, {sums} "
+        f"FROM loan WHERE {COUNTED.format(r='loan')} "
+        f"GROUP BY {key + ', ' if grain != 'all' else ''}loan.origination_date, loan.term_months, loan.maturity_date"
+    )
+
+
+def rebuild(conn: Connection) -> None:
+    """Recompute ``loan_rollup`` from the loans (migration backfill; after a bulk load without triggers)."""
+    conn.execute(text(f"DELETE FROM {TABLE}"))
+    for grain in GRAINS:
+        conn.execute(text(rebuild_sql(grain)))
+
+
+@contextmanager
+def without_triggers(conn: Connection) -> Iterator[None]:
+    """Bulk loads: drop the triggers, load, then rebuild the rollup once and re-create them — in
+    the caller's transaction, so a failed load leaves triggers and rollup as they were."""
+    dialect = conn.dialect.name
+    for stmt in drop_trigger_ddl(dialect):
+        conn.execute(text(stmt))
+    yield
+    rebuild(conn)
+    for stmt in trigger_ddl(dialect):
+        conn.execute(text(stmt))
+
+
+_RAW: ContextVar[bool] = ContextVar("ipfin_stats_raw", default=False)
+
+
+@contextmanager
+def raw_queries() -> Iterator[None]:
+    """Compute every figure from the loans themselves (the rollup's reference in tests and bench)."""
+    token = _RAW.set(True)
+    try:
+        yield
+    finally:
+        _RAW.reset(token)
+
+
+def grain_of(org: Organisation, flt: LoanFilter) -> tuple[str, str] | None:
+    """The rollup grain and key holding the figures of ``org``'s aggregate scope narrowed by ``flt``'s
+    dimensions, or None when they must come from the loans: a city or county scope or filter, a
+    guarantor's or party's scope, or two dimensions at once."""
+    if _RAW.get():
+        return None
+    dims: dict[str, str] = {}
+    if org.kind == OrgKind.bank:
+        dims["bank"] = str(org.id)
+    elif org.kind == OrgKind.bureau:
+        if org.region_code:
+            code = regions.normalise(org.region_code)
+            if regions.region(code).level != "province":
+                return None
+            dims["province"] = code
+    elif org.kind != OrgKind.admin:
+        return None
+    if flt.region_code:
+        return None
+    for grain, value in (("province", flt.province_code), ("industry", flt.industry),
+                         ("ip_type", flt.ip_type), ("bank", flt.bank_org_id)):
+        if value is None:
+            continue
+        if dims.get(grain, str(value)) != str(value):
+            return None  # disjoint scope and filter: no loans, answered by the loans' query
+        dims[grain] = str(value)
+    if len(dims) > 1:
+        return None
+    return next(iter(dims.items())) if dims else ("all", "")
+
+
+# ---- reading: the figures' sums from the rollup (each equal to the loans' query it replaces) ----
+
+R = LoanRollup.__table__  # type: ignore[attr-defined]
+
+
+def _grain_rows(grain: tuple[str, str]) -> list[Any]:
+    """Rows of one grain and key; ``(grain, None)`` selects every key of the grain."""
+    name, key = grain
+    return [R.c.grain == name, *([R.c.grain_key == key] if key is not None else [])]
+
+
+def _in_dates(f: LoanFilter) -> Any:
+    return and_(*([R.c.origination_date >= f.date_from] if f.date_from else []),
+                *([R.c.origination_date <= f.date_to] if f.date_to else []), true())
+
+
+def flow_sums(
+    conn: Connection, grain: tuple[str, str], periods: list[LoanFilter], threshold_cny: int
+) -> list[list[int]] | None:
+    """Per period, in ONE read: loans, principal, inclusive loans and principal (at ``threshold_cny``),
+    live and non-performing outstanding and count now, defaulted loans and principal (vintage) — of
+    the loans originated in it; None when the threshold is not one the rollup holds."""
+    if threshold_cny not in INCLUSIVE_COLUMNS:
+        return None
+    n_incl, a_incl = INCLUSIVE_COLUMNS[threshold_cny]
+    names = ("loan_count", "amount_fen", n_incl, a_incl, "live_outstanding_fen", "npl_outstanding_fen",
+             "npl_count", "defaulted_count", "defaulted_amount_fen")
+    lo = None if any(f.date_from is None for f in periods) else min(f.date_from for f in periods if f.date_from)
+    hi = None if any(f.date_to is None for f in periods) else max(f.date_to for f in periods if f.date_to)
+    cols = [func.sum(case((_in_dates(f), R.c[n]), else_=0)) for f in periods for n in names]
+    row = conn.execute(select(*cols).where(*_grain_rows(grain), _in_dates(LoanFilter(lo, hi)))).one()
+    values = [int(v or 0) for v in row]
+    return [values[len(names) * k: len(names) * (k + 1)] for k in range(len(periods))]
+
+
+def current_stock_sums(
+    conn: Connection, grain: tuple[str, str | None], end: date, by_key: bool = False
+) -> dict[str | None, tuple[int, int, int, int]]:
+    """The book now (live loans, outstanding, non-performing count and outstanding) of the loans
+    originated by ``end``; per grain key with ``by_key``, else under None."""
+    sums = [func.sum(R.c[n]) for n in ("live_count", "live_outstanding_fen", "npl_count", "npl_outstanding_fen")]
+    keys = [R.c.grain_key] if by_key else []
+    stmt = select(*keys, *sums).where(*_grain_rows(grain), R.c.origination_date <= end)
+    out: dict[str | None, tuple[int, int, int, int]] = {}
+    for row in conn.execute(stmt.group_by(*keys) if keys else stmt):
+        key, vals = (row[0], row[1:]) if by_key else (None, row)
+        n, o, nn, no = (int(v or 0) for v in vals)
+        if n or not by_key:
+            out[key] = (n, o, nn, no)
+    return out
+
+
+def running_sums(
+    conn: Connection, grain: tuple[str, str | None], ends: list[date], by_key: bool = False
+) -> dict[tuple[Any, ...], list[int]]:
+    """The book running at each end (originated ≤ end < maturity), per (origination day, term[, key]):
+    per end five sums — loans, principal, and the loans non-performing now without a default date
+    (count, outstanding, principal). Five per end, in ``ends`` order."""
+    keys = [R.c.origination_date, R.c.term_months, *([R.c.grain_key] if by_key else [])]
+    cols = []
+    for end in ends:
+        running = and_(R.c.origination_date <= end, R.c.maturity_date > end)
+        cols += [func.sum(case((running, R.c[n]), else_=0)) for n in
+                 ("loan_count", "amount_fen", "undated_npl_count", "undated_npl_outstanding_fen",
+                  "undated_npl_amount_fen")]
+    stmt = (select(*keys, *cols)
+            .where(*_grain_rows(grain), R.c.origination_date <= max(ends), R.c.maturity_date > min(ends),
+                   R.c.loan_count > 0)
+            .group_by(*keys))
+    return {tuple(row[: len(keys)]): [int(v or 0) for v in row[len(keys):]] for row in conn.execute(stmt)}
+
+
+def breakdown_sums(
+    conn: Connection, by: str, flt: LoanFilter
+) -> list[tuple[str, int, int, int]]:
+    """(key, loans, principal, outstanding) per value of dimension ``by`` over every loan originated in
+    ``flt``'s dates (the unrestricted scope: grain ``all``)."""
+    stmt = (select(R.c.grain_key, func.sum(R.c.loan_count), func.sum(R.c.amount_fen), func.sum(R.c.outstanding_fen))
+            .where(R.c.grain == by, _in_dates(flt)).group_by(R.c.grain_key))
+    return [(str(k), int(n or 0), int(a or 0), int(o or 0)) for k, n, a, o in conn.execute(stmt) if n]
+
+
+def daily_sums(conn: Connection, grain: tuple[str, str], flt: LoanFilter) -> list[tuple[date, int, int]]:
+    """(origination day, loans, principal) over ``flt``'s dates, by day."""
+    stmt = (select(R.c.origination_date, func.sum(R.c.loan_count), func.sum(R.c.amount_fen))
+            .where(*_grain_rows(grain), _in_dates(flt)).group_by(R.c.origination_date))
+    return [(d, int(n or 0), int(a or 0)) for d, n, a in conn.execute(stmt) if n]
