@@ -49,10 +49,12 @@ DEFINITIONS: dict[str, dict[str, str]] = {
     },
     "registrations": {
         "zh": "质押登记：登记日期在期内的知识产权质押登记（每项质押知识产权一笔），限于范围内已放款贷款，不论贷款"
-              "何时发放；登记金额为有期内登记的贷款本金合计（每笔贷款只计一次）。",
+              "何时发放；登记贷款与登记金额按贷款首次质押登记日期计入所在期间（每笔贷款只计一次，追加质押不重复计），"
+              "各期可相加。",
         "en": "Pledge registrations: IP pledge registrations dated in the period (one per pledged IP asset) on "
-              "funded loans in scope, whenever the loans started; the registered amount is the principal of the "
-              "loans with a registration in the period, each loan once.",
+              "funded loans in scope, whenever the loans started; registered loans and amount count each loan "
+              "once, in the period of its first registration (a later added pledge does not count it again), so "
+              "consecutive periods add up.",
     },
     "programme_budgets": {
         "zh": "预算使用率：期末所在年度各方案年度预算的已使用额 ÷ 年度预算。包括风险补偿方案出资方的年度代偿上限"

@@ -70,8 +70,8 @@ class Registrations:
     """Pledge registrations (质押登记) dated in a period, on funded loans in scope, fen."""
 
     registration_count: int  # registrations: one per pledged IP asset (loan_collateral row)
-    loan_count: int  # distinct loans with a registration in the period
-    registered_amount_fen: int  # principal of those loans (质押融资登记金额), each loan once
+    loan_count: int  # loans first registered in the period (later top-ups do not count them again)
+    registered_amount_fen: int  # principal of those loans (质押融资登记金额): periods add up
     pledged_value_fen: int  # appraised value at pledging of the registered IP assets
 
     def as_dict(self) -> dict[str, Any]:
@@ -87,17 +87,23 @@ def registrations(conn: Connection, org: Organisation, flt: LoanFilter) -> Regis
 def registrations_of_periods(
     conn: Connection, org: Organisation, periods: list[LoanFilter]
 ) -> dict[LoanFilter, Registrations]:
-    """:func:`registrations` of several filters differing only in their dates, in ONE statement: per
-    loan (inner GROUP BY over the registrations in the covering date range) whether and how often it
-    was registered in each period, then per period the counts and each registered loan's principal once."""
+    """:func:`registrations` of several filters differing only in their dates, in ONE statement: from
+    the rollup where it holds the scope, else per loan (inner GROUP BY over the registrations in the
+    covering date range, with the loan's first registration day) how often it was registered in each
+    period and whether it was first registered in it, then per period the sums."""
     dims = {replace(f, date_from=None, date_to=None) for f in periods}
     if len(dims) != 1:
         raise ValueError("periods: must differ only in their dates")
+    grain = rollup.grain_of(org, periods[0])
+    if grain is not None:
+        sums = rollup.registration_sums(conn, grain, periods)
+        return {f: Registrations(n, loans, amount, value) for f, (n, value, loans, amount) in zip(periods, sums,
+                                                                                                  strict=True)}
     on = col(LoanCollateral.pledge_registered_on)
 
-    def within(f: LoanFilter) -> Any:
-        return and_(on.is_not(None), *([on >= f.date_from] if f.date_from else []),
-                    *([on <= f.date_to] if f.date_to else []))
+    def within(f: LoanFilter, day: Any = on) -> Any:
+        return and_(day.is_not(None), *([day >= f.date_from] if f.date_from else []),
+                    *([day <= f.date_to] if f.date_to else []))
 
     lo = None if any(f.date_from is None for f in periods) else min(f.date_from for f in periods if f.date_from)
     hi = None if any(f.date_to is None for f in periods) else max(f.date_to for f in periods if f.date_to)
@@ -106,15 +112,19 @@ def registrations_of_periods(
         hit = within(f)
         per_loan += [func.sum(case((hit, 1), else_=0)).label(f"n{k}"),
                      func.sum(case((hit, col(LoanCollateral.appraised_value_fen)), else_=0)).label(f"v{k}")]
-    inner = (select(col(Loan.amount_fen).label("amount"), *per_loan)
+    other = LoanCollateral.__table__.alias("first_registration")  # type: ignore[attr-defined]
+    first = (select(func.min(other.c.pledge_registered_on)).where(other.c.loan_id == col(LoanCollateral.loan_id))
+             .scalar_subquery().label("first_day"))
+    inner = (select(col(Loan.amount_fen).label("amount"), first, *per_loan)
              .select_from(LoanCollateral).join(Loan, col(Loan.id) == col(LoanCollateral.loan_id))
              .where(_where(conn, org, dims.pop()), within(LoanFilter(date_from=lo, date_to=hi)))
              .group_by(unindexed(col(LoanCollateral.loan_id)), col(Loan.amount_fen)).subquery())
     outer: list[Any] = []
     for k in range(len(periods)):
         n, v = inner.c[f"n{k}"], inner.c[f"v{k}"]
-        outer += [func.sum(n), func.sum(case((n > 0, 1), else_=0)), func.sum(case((n > 0, inner.c.amount), else_=0)),
-                  func.sum(v)]
+        first_in = within(periods[k], inner.c.first_day)
+        outer += [func.sum(n), func.sum(case((first_in, 1), else_=0)),
+                  func.sum(case((first_in, inner.c.amount), else_=0)), func.sum(v)]
     row = [_int(x) for x in conn.execute(select(*outer)).one()]
     return {f: Registrations(*row[4 * k: 4 * k + 4]) for k, f in enumerate(periods)}
 

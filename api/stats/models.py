@@ -45,3 +45,22 @@ class LoanRollup(SQLModel, table=True):
                                    description="non-performing now without a recorded default date")
     undated_npl_outstanding_fen: int = Field(default=0, sa_type=BigInteger)
     undated_npl_amount_fen: int = Field(default=0, sa_type=BigInteger)
+
+
+class RegistrationRollup(SQLModel, table=True):
+    """Pledge registrations (质押登记) per grain and registration day, on funded loans, fen.
+
+    ``registration_count`` and ``pledged_value_fen`` count every registration (one per pledged IP
+    asset) on its own day; ``loan_count`` and ``amount_fen`` count each loan once, on the day of its
+    first registration, so the registered amounts of consecutive periods add up.
+    """
+
+    __tablename__ = "registration_rollup"
+
+    grain: str = Field(primary_key=True, sa_type=String(10))
+    grain_key: str = Field(primary_key=True, sa_type=String(24))
+    registered_on: date = Field(primary_key=True)
+    registration_count: int = Field(default=0, sa_type=BigInteger)
+    pledged_value_fen: int = Field(default=0, sa_type=BigInteger, description="appraised value at pledging")
+    loan_count: int = Field(default=0, sa_type=BigInteger, description="loans first registered that day")
+    amount_fen: int = Field(default=0, sa_type=BigInteger, description="their principal")

@@ -30,7 +30,7 @@ from sqlalchemy.engine import Connection
 
 from api.identity.models import Organisation, OrgKind
 from api.stats.filters import FUNDED_STATUSES, LIVE_STATUSES, NPL_DAYS_PAST_DUE, NPL_STATUSES, LoanFilter
-from api.stats.models import LoanRollup
+from api.stats.models import LoanRollup, RegistrationRollup
 from ipfin import regions
 
 TABLE = "loan_rollup"
@@ -139,6 +139,136 @@ def drop_trigger_ddl(dialect: str) -> list[str]:
             "DROP TRIGGER IF EXISTS trg_loan_rollup_update ON loan", "DROP FUNCTION IF EXISTS loan_rollup_apply()"]
 
 
+REG_TABLE = "registration_rollup"
+REG_METRICS: tuple[str, ...] = ("registration_count", "pledged_value_fen", "loan_count", "amount_fen")
+REG_KEY_COLUMNS: tuple[str, ...] = ("grain", "grain_key", "registered_on")
+REG_LOAN_COLUMNS: tuple[str, ...] = ("status", "amount_fen", "province_code", "industry", "primary_ip_type",
+                                     "bank_org_id")
+REG_COLLATERAL_COLUMNS: tuple[str, ...] = ("loan_id", "pledge_registered_on", "appraised_value_fen")
+
+
+def _registration_select(
+    loan: str, loan_id: str | None, sign: str = "", aggregate: bool = False, only_if: str = "",
+    source: str = "loan_collateral",
+) -> str:
+    """SELECT of loans' registration contributions per grain and day: of loan row ``loan`` (NEW/OLD in a
+    trigger on ``loan``), else of the loan with id ``loan_id`` joined as L (a trigger on the collateral),
+    else of every loan summed (``aggregate``, the rebuild)."""
+    key = "CASE g.grain " + " ".join(f"WHEN '{g}' THEN {k.format(r=loan)}" for g, k in GRAINS.items()) + " END"
+    grains = " UNION ALL ".join(f"SELECT '{g}' AS grain" for g in GRAINS)
+    per_loan = (
+        "SELECT lc.loan_id, lc.pledge_registered_on AS day, COUNT(*) AS n, "
+        f"COALESCE(SUM(lc.appraised_value_fen), 0) AS v, (SELECT MIN(x.pledge_registered_on) FROM {source} x "
+        f"WHERE x.loan_id = lc.loan_id) AS first_day FROM {source} lc "
+        f"WHERE lc.pledge_registered_on IS NOT NULL{f' AND lc.loan_id {loan_id}' if loan_id else ''} "
+        "GROUP BY lc.loan_id, lc.pledge_registered_on"
+    )
+    first = "c.day = c.first_day"
+    values = [f"{sign}(c.n)", f"{sign}(c.v)", f"{sign}({_if(first)})", f"{sign}({_if(first, f'{loan}.amount_fen')})"]
+    if aggregate:
+        values = [f"SUM({v})" for v in values]
+    join = f"JOIN loan AS {loan} ON {loan}.id = c.loan_id " if loan == "L" else ""
+    return (f"SELECT g.grain, {key}, c.day, {', '.join(values)} FROM ({per_loan}) AS c {join}"
+            f"CROSS JOIN ({grains}) AS g WHERE {COUNTED.format(r=loan)}{f' AND {only_if}' if only_if else ''}"
+            + (f" GROUP BY g.grain, {key}, c.day" if aggregate else ""))
+
+
+def _registration_upsert(select_sql: str) -> str:
+    updates = ", ".join(f"{c} = {REG_TABLE}.{c} + excluded.{c}" for c in REG_METRICS)
+    return (f"INSERT INTO {REG_TABLE} ({', '.join(REG_KEY_COLUMNS)}, {', '.join(REG_METRICS)}) {select_sql} "
+            f"ON CONFLICT ({', '.join(REG_KEY_COLUMNS)}) DO UPDATE SET {updates}")
+
+
+def _registration_of(loan: str, loan_id: str | None, sign: str, only_if: str = "") -> str:
+    return _registration_upsert(_registration_select(loan, loan_id, sign, only_if=only_if))
+
+
+def registration_trigger_ddl(dialect: str) -> list[str]:
+    """Triggers keeping ``registration_rollup`` exact: before a change to a loan or its collateral the
+    loan's whole contribution is taken out, after it put back as it now is (a loan has a few assets).
+    On PostgreSQL the collateral's are statement-level, the loans' before/after sets rebuilt from the
+    transition tables (its AFTER ROW triggers run at the statement's end, not after each row)."""
+    loan_cols, coll_cols = ", ".join(REG_LOAN_COLUMNS), ", ".join(REG_COLLATERAL_COLUMNS)
+    out_old, in_new = _registration_of("L", "= OLD.loan_id", "-"), _registration_of("L", "= OLD.loan_id", "+")
+    moved = "NEW.loan_id <> OLD.loan_id"
+    if dialect == "sqlite":
+        def trig(name: str, when: str, body: list[str]) -> str:
+            return f"CREATE TRIGGER trg_reg_{name} {when} BEGIN {'; '.join(body)}; END"
+
+        before, after = f"BEFORE UPDATE OF {loan_cols} ON loan", f"AFTER UPDATE OF {loan_cols} ON loan"
+        return [
+            trig("loan_insert", "AFTER INSERT ON loan", [_registration_of("NEW", "= NEW.id", "+")]),
+            trig("loan_update_before", before, [_registration_of("OLD", "= OLD.id", "-")]),
+            trig("loan_update_after", after, [_registration_of("NEW", "= NEW.id", "+")]),
+            trig("loan_delete", "BEFORE DELETE ON loan", [_registration_of("OLD", "= OLD.id", "-")]),
+            trig("coll_insert_before", "BEFORE INSERT ON loan_collateral",
+                 [_registration_of("L", "= NEW.loan_id", "-")]),
+            trig("coll_insert_after", "AFTER INSERT ON loan_collateral", [_registration_of("L", "= NEW.loan_id", "+")]),
+            trig("coll_update_before", f"BEFORE UPDATE OF {coll_cols} ON loan_collateral",
+                 [out_old, _registration_of("L", "= NEW.loan_id", "-", only_if=moved)]),
+            trig("coll_update_after", f"AFTER UPDATE OF {coll_cols} ON loan_collateral",
+                 [in_new, _registration_of("L", "= NEW.loan_id", "+", only_if=moved)]),
+            trig("coll_delete_before", "BEFORE DELETE ON loan_collateral", [out_old]),
+            trig("coll_delete_after", "AFTER DELETE ON loan_collateral", [in_new]),
+        ]
+    if dialect == "postgresql":
+        loan_fn = (
+            "CREATE OR REPLACE FUNCTION registration_rollup_loan() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            f"IF TG_WHEN = 'BEFORE' AND TG_OP <> 'INSERT' THEN {_registration_of('OLD', '= OLD.id', '-')}; END IF; "
+            f"IF TG_WHEN = 'AFTER' AND TG_OP <> 'DELETE' THEN {_registration_of('NEW', '= NEW.id', '+')}; END IF; "
+            "IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; RETURN NEW; END $$"
+        )
+        # collateral: statement-level with transition tables (PostgreSQL defers AFTER ROW triggers to the
+        # statement's end, so a statement touching several assets of a loan needs the before/after sets)
+        before = {"INSERT": "(SELECT * FROM loan_collateral WHERE id NOT IN (SELECT id FROM new_rows))",
+                  "DELETE": "(SELECT * FROM loan_collateral UNION ALL SELECT * FROM old_rows)",
+                  "UPDATE": "(SELECT * FROM loan_collateral WHERE id NOT IN (SELECT id FROM new_rows) "
+                            "UNION ALL SELECT * FROM old_rows)"}
+        touched = {"INSERT": "SELECT loan_id FROM new_rows", "DELETE": "SELECT loan_id FROM old_rows",
+                   "UPDATE": "SELECT loan_id FROM new_rows UNION SELECT loan_id FROM old_rows"}
+        coll_fns = []
+        for op_, src in before.items():
+            loans = f"IN ({touched[op_]})"
+            out_ = _registration_upsert(_registration_select("L", loans, "-", aggregate=True, source=src))
+            in_ = _registration_upsert(_registration_select("L", loans, "+", aggregate=True))
+            coll_fns.append(
+                f"CREATE OR REPLACE FUNCTION registration_rollup_collateral_{op_.lower()}() RETURNS trigger "
+                f"LANGUAGE plpgsql AS $$ BEGIN {out_}; {in_}; RETURN NULL; END $$")
+        changed = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in REG_LOAN_COLUMNS)
+        out = [loan_fn, *coll_fns]
+        for when in ("BEFORE", "AFTER"):
+            w = when.lower()
+            out += [
+                f"CREATE TRIGGER trg_reg_loan_{w} {when} INSERT OR DELETE ON loan FOR EACH ROW "
+                "EXECUTE FUNCTION registration_rollup_loan()",
+                f"CREATE TRIGGER trg_reg_loan_update_{w} {when} UPDATE OF {loan_cols} ON loan FOR EACH ROW "
+                f"WHEN ({changed}) EXECUTE FUNCTION registration_rollup_loan()",
+            ]
+        refs = {"INSERT": "NEW TABLE AS new_rows", "DELETE": "OLD TABLE AS old_rows",
+                "UPDATE": "OLD TABLE AS old_rows NEW TABLE AS new_rows"}
+        for op_, ref in refs.items():
+            out.append(f"CREATE TRIGGER trg_reg_coll_{op_.lower()} AFTER {op_} ON loan_collateral REFERENCING {ref} "
+                       f"FOR EACH STATEMENT EXECUTE FUNCTION registration_rollup_collateral_{op_.lower()}()")
+        return out
+    raise ValueError(f"dialect: no rollup triggers for {dialect!r}")
+
+
+def drop_registration_trigger_ddl(dialect: str) -> list[str]:
+    if dialect == "sqlite":
+        names = ("loan_insert", "loan_update_before", "loan_update_after", "loan_delete", "coll_insert_before",
+                 "coll_insert_after", "coll_update_before", "coll_update_after", "coll_delete_before",
+                 "coll_delete_after")
+        return [f"DROP TRIGGER IF EXISTS trg_reg_{n}" for n in names]
+    out = []
+    for w in ("before", "after"):
+        out += [f"DROP TRIGGER IF EXISTS trg_reg_loan_{w} ON loan",
+                f"DROP TRIGGER IF EXISTS trg_reg_loan_update_{w} ON loan"]
+    for op_ in ("insert", "update", "delete"):
+        out += [f"DROP TRIGGER IF EXISTS trg_reg_coll_{op_} ON loan_collateral",
+                f"DROP FUNCTION IF EXISTS registration_rollup_collateral_{op_}()"]
+    return [*out, "DROP FUNCTION IF EXISTS registration_rollup_loan()"]
+
+
 def rebuild_sql(grain: str) -> str:
     """INSERT … SELECT of one grain's rows from the loans (the definition the triggers maintain)."""
     key = GRAINS[grain].format(r="loan")
@@ -156,6 +286,8 @@ def rebuild(conn: Connection) -> None:
     conn.execute(text(f"DELETE FROM {TABLE}"))
     for grain in GRAINS:
         conn.execute(text(rebuild_sql(grain)))
+    conn.execute(text(f"DELETE FROM {REG_TABLE}"))
+    conn.execute(text(_registration_upsert(_registration_select("L", None, aggregate=True))))
 
 
 @contextmanager
@@ -163,12 +295,17 @@ def without_triggers(conn: Connection) -> Iterator[None]:
     """Bulk loads: drop the triggers, load, then rebuild the rollup once and re-create them — in
     the caller's transaction, so a failed load leaves triggers and rollup as they were."""
     dialect = conn.dialect.name
-    for stmt in drop_trigger_ddl(dialect):
-        conn.execute(text(stmt))
+    for stmt in [*drop_trigger_ddl(dialect), *drop_registration_trigger_ddl(dialect)]:
+        conn.exec_driver_sql(stmt)
     yield
     rebuild(conn)
-    for stmt in trigger_ddl(dialect):
-        conn.execute(text(stmt))
+    install_triggers(conn)
+
+
+def install_triggers(conn: Connection) -> None:
+    """Create every rollup trigger (migration ``0016_loan_rollup``; after a bulk load)."""
+    for stmt in [*trigger_ddl(conn.dialect.name), *registration_trigger_ddl(conn.dialect.name)]:
+        conn.exec_driver_sql(stmt)
 
 
 _RAW: ContextVar[bool] = ContextVar("ipfin_stats_raw", default=False)
@@ -302,3 +439,20 @@ def daily_sums(conn: Connection, grain: tuple[str, str], flt: LoanFilter) -> lis
     stmt = (select(R.c.origination_date, func.sum(R.c.loan_count), func.sum(R.c.amount_fen))
             .where(*_grain_rows(grain), _in_dates(flt)).group_by(R.c.origination_date))
     return [(d, int(n or 0), int(a or 0)) for d, n, a in conn.execute(stmt) if n]
+
+
+G = RegistrationRollup.__table__  # type: ignore[attr-defined]
+
+
+def registration_sums(
+    conn: Connection, grain: tuple[str, str], periods: list[LoanFilter]
+) -> list[tuple[int, int, int, int]]:
+    """Per period, in ONE read: registrations, pledged value, loans first registered and their principal."""
+    cols = []
+    for f in periods:
+        hit = and_(*([G.c.registered_on >= f.date_from] if f.date_from else []),
+                   *([G.c.registered_on <= f.date_to] if f.date_to else []), true())
+        cols += [func.sum(case((hit, G.c[n]), else_=0)) for n in REG_METRICS]
+    row = [int(v or 0) for v in conn.execute(
+        select(*cols).where(G.c.grain == grain[0], G.c.grain_key == grain[1])).one()]
+    return [(row[4 * k], row[4 * k + 1], row[4 * k + 2], row[4 * k + 3]) for k in range(len(periods))]

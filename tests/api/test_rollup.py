@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import delete, event, text, update
 from sqlmodel import Session, col
 
-from api.pledge.models import Borrower, Loan
+from api.pledge.models import Borrower, IPAsset, Loan, LoanCollateral
 from api.stats import kpis, rollup
 from api.stats import service as stats_service
 from api.stats.filters import FUNDED_STATUSES, LoanFilter
@@ -28,19 +28,25 @@ STATUSES = (*FUNDED_STATUSES, "draft", "approved")
 
 
 def _snapshot(conn: Any) -> list[tuple[Any, ...]]:
+    """Both rollups' non-empty rows in key order."""
     cols = ", ".join((*rollup.KEY_COLUMNS, *rollup.METRICS))
+    reg = ", ".join((*rollup.REG_KEY_COLUMNS, *rollup.REG_METRICS))
     return [tuple(r) for r in conn.execute(text(
-        f"SELECT {cols} FROM loan_rollup WHERE loan_count <> 0 ORDER BY {', '.join(rollup.KEY_COLUMNS)}"))]
+        f"SELECT {cols} FROM loan_rollup WHERE loan_count <> 0 ORDER BY {', '.join(rollup.KEY_COLUMNS)}"))] + [
+        tuple(r) for r in conn.execute(text(
+            f"SELECT {reg} FROM registration_rollup WHERE registration_count <> 0 "
+            f"ORDER BY {', '.join(rollup.REG_KEY_COLUMNS)}"))]
 
 
 def assert_rollup_equals_the_loans(engine: Any) -> None:
-    """The maintained table equals a rebuild from the loans (inside a transaction rolled back), and
-    an emptied group has every sum 0."""
+    """The maintained tables equal a rebuild from the loans and their collateral (inside a transaction
+    rolled back), and an emptied group has every sum 0."""
     with engine.connect() as conn, conn.begin():
         kept = _snapshot(conn)
-        empty = conn.execute(text(
-            "SELECT * FROM loan_rollup WHERE loan_count = 0")).all()
-        assert all(not any(v for v in row[len(rollup.KEY_COLUMNS):]) for row in empty)
+        for table, keys in (("loan_rollup", rollup.KEY_COLUMNS), ("registration_rollup", rollup.REG_KEY_COLUMNS)):
+            first_metric = "loan_count" if table == "loan_rollup" else "registration_count"
+            empty = conn.execute(text(f"SELECT * FROM {table} WHERE {first_metric} = 0")).all()
+            assert all(not any(v for v in row[len(keys):]) for row in empty)
         rollup.rebuild(conn)
         rebuilt = _snapshot(conn)
         conn.rollback()
@@ -72,7 +78,22 @@ def _loan(s: Session, bank_id: int, rng: random.Random, **kw: Any) -> Loan:
     assert not kw, kw
     s.add(loan)
     s.flush()
+    for k in range(rng.choice((0, 1, 1, 2, 3))):  # registered before, on or after the start; one not yet
+        registered = None if k == 2 else orig + timedelta(days=rng.choice((-20, 0, 0, 45, 400)))
+        _pledge(s, loan, rng, registered)
     return loan
+
+
+def _pledge(s: Session, loan: Loan, rng: random.Random, registered: date | None) -> LoanCollateral:
+    asset = IPAsset(ip_type="invention_patent", identifier=f"RU{loan.id}-{rng.random():.12f}", title="专利",
+                    legal_status="valid", borrower_id=loan.borrower_id, owner_org_id=loan.bank_org_id)
+    s.add(asset)
+    s.flush()
+    c = LoanCollateral(loan_id=loan.id, ip_asset_id=asset.id, pledge_registered_on=registered,
+                       appraised_value_fen=rng.choice((None, 1_000_000_00, 2_500_000_00)), pledge_status="registered")
+    s.add(c)
+    s.flush()
+    return c
 
 
 def test_every_kind_of_write_keeps_the_rollup_equal_to_the_loans(engine: Any, make_org: Any) -> None:
@@ -102,9 +123,24 @@ def test_every_kind_of_write_keeps_the_rollup_equal_to_the_loans(engine: Any, ma
             s.add(loan)
             s.commit()
         assert_rollup_equals_the_loans(engine)
+    with Session(engine) as s:  # collateral: added, re-dated, moved to another loan, released
+        target = s.get(Loan, ids[0])
+        assert target is not None
+        added = _pledge(s, target, rng, date(2019, 5, 5)).id  # earlier than any: the loan's first now
+        s.commit()
+    assert_rollup_equals_the_loans(engine)
+    for values in ({"pledge_registered_on": date(2026, 1, 9)}, {"appraised_value_fen": 7}, {"loan_id": ids[1]},
+                   {"pledge_registered_on": None}):
+        with engine.begin() as conn:
+            conn.execute(update(LoanCollateral).where(col(LoanCollateral.id) == added).values(**values))
+        assert_rollup_equals_the_loans(engine)
+    with engine.begin() as conn:
+        conn.execute(delete(LoanCollateral).where(col(LoanCollateral.loan_id).in_(ids[2:4])))
+    assert_rollup_equals_the_loans(engine)
     with engine.begin() as conn:  # set-based statements, as a job or a console would issue them
         conn.execute(update(Loan).where(col(Loan.id).in_(ids[20:30])).values(days_past_due=Loan.days_past_due + 91))
         conn.execute(update(Loan).where(col(Loan.id).in_(ids[30:35])).values(status="written_off", outstanding_fen=0))
+        conn.execute(delete(LoanCollateral).where(col(LoanCollateral.loan_id).in_(ids[35:])))
         conn.execute(delete(Loan).where(col(Loan.id).in_(ids[35:])))
     assert_rollup_equals_the_loans(engine)
 

@@ -1,6 +1,6 @@
-"""The statistics rollup (issue 13): ``loan_rollup`` with the triggers that keep it in step with
-``loan`` (SQLite and PostgreSQL), filled from the loans; and an index of the loans defaulted by a
-date (the past-period NPL stock reads only those from the loans).
+"""The statistics rollup (issue 13): ``loan_rollup`` and ``registration_rollup`` with the triggers that
+keep them in step with ``loan`` and ``loan_collateral`` (SQLite and PostgreSQL), filled from the loans;
+and an index of the loans defaulted by a date (the past-period NPL stock reads only those from the loans).
 
 Revision ID: 0016_loan_rollup
 Revises: 0015_bank_page_indexes
@@ -36,17 +36,25 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint(*rollup.KEY_COLUMNS),
     )
     op.create_index("ix_loan_rollup_maturity", "loan_rollup", ["grain", "maturity_date"], unique=False)
+    op.create_table(
+        "registration_rollup",
+        sa.Column("grain", sa.String(length=10), nullable=False),
+        sa.Column("grain_key", sa.String(length=24), nullable=False),
+        sa.Column("registered_on", sa.Date(), nullable=False),
+        *[sa.Column(name, sa.BigInteger(), nullable=False) for name in rollup.REG_METRICS],
+        sa.PrimaryKeyConstraint(*rollup.REG_KEY_COLUMNS),
+    )
     op.create_index("ix_loan_defaulted", "loan", _DEFAULTED, unique=False)
     conn = op.get_bind()
     rollup.rebuild(conn)
-    for stmt in rollup.trigger_ddl(conn.dialect.name):
-        conn.exec_driver_sql(stmt)
+    rollup.install_triggers(conn)
 
 
 def downgrade() -> None:
     conn = op.get_bind()
-    for stmt in rollup.drop_trigger_ddl(conn.dialect.name):
+    for stmt in [*rollup.drop_trigger_ddl(conn.dialect.name), *rollup.drop_registration_trigger_ddl(conn.dialect.name)]:
         conn.exec_driver_sql(stmt)
+    op.drop_table("registration_rollup")
     op.drop_index("ix_loan_defaulted", table_name="loan")
     op.drop_index("ix_loan_rollup_maturity", table_name="loan_rollup")
     op.drop_table("loan_rollup")
