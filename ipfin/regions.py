@@ -261,6 +261,24 @@ def normalise(code: str) -> str:
     return ch.current_code
 
 
+@cache
+def retired_within(scope_code: str) -> tuple[str, ...]:
+    """Retired codes (since 2010) whose principal successor lies in ``scope_code`` (a city or county,
+    or a province): the codes older records of that area may still carry. Split codes without a
+    principal successor belong to no single area and are left out.
+
+    Examples
+    --------
+    >>> "350402" in retired_within("350404"), "350402" in retired_within("350400")  # 梅列区 → 三元区
+    (True, True)
+    >>> "350402" in retired_within("350405")  # 沙县区
+    False
+    """
+    s = normalise(scope_code)
+    return tuple(sorted(ch.old_code for ch in _tables().changes.values()
+                        if ch.current_code is not None and is_within(ch.current_code, s)))
+
+
 def is_within(code: str, scope_code: str) -> bool:
     """True if region ``code`` lies in ``scope_code`` (a province, city or county; a region is within itself).
 

@@ -168,11 +168,11 @@ class LoanFilter:
 
 def region_codes_within(code: str) -> list[str]:
     """The region codes a loan of a city or county may carry: the county itself, or the city and its
-    counties (so the aggregate filter stays on the indexed ``region_code``)."""
+    counties, and the retired codes whose successor lies there — the same loans the map keys to that
+    city or county (so the aggregate filter stays on the indexed ``region_code``)."""
     r = regions.region(code)
-    if r.level == "county":
-        return [r.code]
-    return [r.code, *(c.code for c in regions.children(r.code))]
+    current = [r.code] if r.level == "county" else [r.code, *(c.code for c in regions.children(r.code))]
+    return [*current, *regions.retired_within(r.code)]
 
 
 def aggregate_scope(org: Organisation) -> ColumnElement[bool]:

@@ -50,7 +50,7 @@ from api.stats.filters import (
     _where,
     may_list_loans,
 )
-from api.stats.stock import NplStock, npl_stock, npl_stocks
+from api.stats.stock import NplStock, npl_stock, npl_stocks, region_key
 from ipfin import regions
 from ipfin.reference import INDUSTRY_SECTIONS, IP_TYPES, PROVINCES
 
@@ -288,7 +288,8 @@ def breakdowns(
     for row in conn.execute(stmt):
         n, a, o = _int(row[n_keys]), _int(row[n_keys + 1]), _int(row[n_keys + 2])
         for i, k in zip(index, keys, strict=True):
-            acc = totals[k].setdefault(_city(str(row[i])) if k == "city" else str(row[i]), [0, 0, 0])
+            key = region_key(k, str(row[i])) if k in ("city", "county") else str(row[i])
+            acc = totals[k].setdefault(key, [0, 0, 0])
             acc[0] += n
             acc[1] += a
             acc[2] += o
@@ -310,14 +311,6 @@ def _ranked(conn: Connection, totals: dict[str, dict[str, list[int]]]) -> dict[s
         )
         for k in keys
     }
-
-
-def _city(region_code: str) -> str:
-    """The city (地级) of a loan's region code; the code itself if it is not a known region."""
-    try:
-        return regions.city_of(region_code) or region_code
-    except ValueError:
-        return region_code
 
 
 def breakdown(conn: Connection, org: Organisation, flt: LoanFilter, by: str) -> list[BreakdownRow]:

@@ -104,12 +104,13 @@ def _region_column(level: str) -> Any:
 
 
 def region_key(level: str, value: str) -> str:
-    """The map region a grouped value belongs to: the province or county code itself, or the city
-    (地级) of a region code — the same keys as the breakdowns (an unknown code stays itself)."""
-    if level != "city":
+    """The map region a grouped value belongs to: the province code itself, the county of a region
+    code (a retired code counts in its successor), or the city (地级) of a region code — the same keys as
+    the breakdowns and the filters (an unknown code, or a split one without a successor, stays itself)."""
+    if level == "province":
         return value
     try:
-        return regions.city_of(value) or value
+        return (regions.city_of(value) or value) if level == "city" else regions.normalise(value)
     except ValueError:
         return value
 
