@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import Any
 
 from ipfin_app.commands import early_warning, pledge, risk_sharing, securitization, valuation
 
@@ -75,8 +76,29 @@ def cmd_db(args: argparse.Namespace) -> int:
     if args.db_command == "upgrade":
         upgrade(engine, args.revision)
         print("database at", ",".join(schema_revisions(engine)) or "base")
+    elif args.db_command in ("check-rollups", "rebuild-rollups"):
+        return _rollups(engine, rebuild=args.db_command == "rebuild-rollups")
     else:
         print("database at", ",".join(schema_revisions(engine)) or "base", "· heads", ",".join(head_revisions()))
+    return 0
+
+
+def _rollups(engine: Any, rebuild: bool) -> int:
+    """``check-rollups``: whether the statistics rollups equal a rebuild from the loans (exit 1 if not);
+    ``rebuild-rollups``: recompute them in one transaction (after loading data with triggers off)."""
+    from api.stats import rollup
+
+    with engine.begin() as conn:
+        if rebuild:
+            rollup.rebuild(conn)
+            print("statistics rollups rebuilt from the loans")
+            return 0
+        wrong = rollup.differences(conn)
+    if wrong:
+        print(f"statistics rollups differ from the loans in {len(wrong)} rows; run `ipfin db rebuild-rollups`",
+              file=sys.stderr)
+        return 1
+    print("statistics rollups equal the loans")
     return 0
 
 
@@ -113,8 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, help="server processes (one per core; PostgreSQL beyond a few)")
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("db", help="database schema migrations")
-    p.add_argument("db_command", choices=["upgrade", "current"])
+    p = sub.add_parser("db", help="database schema migrations; statistics rollups")
+    p.add_argument("db_command", choices=["upgrade", "current", "check-rollups", "rebuild-rollups"])
     p.add_argument("--revision", default="heads", help="target revision for upgrade (default: all heads)")
     p.add_argument("--database-url", help="overrides IPFIN_DATABASE_URL")
     p.set_defaults(func=cmd_db)

@@ -290,6 +290,29 @@ def rebuild(conn: Connection) -> None:
     conn.execute(text(_registration_upsert(_registration_select("L", None, aggregate=True))))
 
 
+def snapshot(conn: Connection) -> list[tuple[Any, ...]]:
+    """Both rollups' non-empty rows in key order (an emptied group, all sums 0, is left out)."""
+    cols = ", ".join((*KEY_COLUMNS, *METRICS))
+    reg = ", ".join((*REG_KEY_COLUMNS, *REG_METRICS))
+    loans = conn.execute(text(f"SELECT {cols} FROM {TABLE} WHERE loan_count <> 0 ORDER BY {', '.join(KEY_COLUMNS)}"))
+    regs = conn.execute(text(f"SELECT {reg} FROM {REG_TABLE} WHERE registration_count <> 0 "
+                             f"ORDER BY {', '.join(REG_KEY_COLUMNS)}"))
+    return [tuple(r) for r in loans] + [tuple(r) for r in regs]
+
+
+def differences(conn: Connection) -> list[tuple[Any, ...]]:
+    """Rows where the maintained rollups differ from a rebuild from the loans (empty: exact). The
+    rebuild runs in a savepoint rolled back afterwards, so nothing changes (``ipfin db check-rollups``)."""
+    kept = snapshot(conn)
+    savepoint = conn.begin_nested()
+    try:
+        rebuild(conn)
+        rebuilt = snapshot(conn)
+    finally:
+        savepoint.rollback()
+    return sorted(set(kept) ^ set(rebuilt), key=repr)
+
+
 @contextmanager
 def without_triggers(conn: Connection) -> Iterator[None]:
     """Bulk loads: drop the triggers, load, then rebuild the rollup once and re-create them — in
