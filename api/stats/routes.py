@@ -47,8 +47,9 @@ class PartyCompensationOut(BaseModel):
 
 class RegistrationFigures(BaseModel):
     registration_count: int = Field(description="pledge registrations dated in the period (one per IP asset)")
-    loan_count: int = Field(description="distinct loans with a registration in the period")
-    registered_amount_fen: int = Field(description="principal of those loans, each once, fen")
+    loan_count: int = Field(description="loans first registered in the period (a later added pledge does not "
+                            "count a loan again, so periods add up)")
+    registered_amount_fen: int = Field(description="principal of those loans, fen")
     pledged_value_fen: int = Field(description="appraised value at pledging of the registered IP assets, fen")
 
 
