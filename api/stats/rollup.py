@@ -94,6 +94,18 @@ LOAN_COLUMNS: tuple[str, ...] = (
 """The loan columns the rollup reads: an UPDATE of any other column fires no trigger."""
 
 
+def _contribution_changed(distinct: str) -> str:
+    """SQL true when an UPDATE changes a loan's contribution: a column the rollup reads, or whether it
+    has a default date or is over 90 days past due (``distinct`` is the dialect's null-safe ≠) — so
+    the daily days-past-due updates of monitoring cost nothing until a loan crosses the threshold."""
+    plain = [c for c in LOAN_COLUMNS if c not in ("default_date", "days_past_due")]
+    return " OR ".join([
+        *(f"OLD.{c} {distinct} NEW.{c}" for c in plain),
+        f"(OLD.default_date IS NULL) {distinct} (NEW.default_date IS NULL)",
+        f"(OLD.days_past_due > {NPL_DAYS_PAST_DUE}) {distinct} (NEW.days_past_due > {NPL_DAYS_PAST_DUE})",
+    ])
+
+
 def _contribution(r: str, sign: str) -> str:
     """INSERT … ON CONFLICT adding ``sign`` × the contribution of loan row ``r`` to every grain."""
     grains = " UNION ALL ".join(f"SELECT '{g}' AS grain, {k.format(r=r)} AS grain_key" for g, k in GRAINS.items())
@@ -113,12 +125,13 @@ def trigger_ddl(dialect: str) -> list[str]:
         cols = ", ".join(LOAN_COLUMNS)
         return [
             f"CREATE TRIGGER trg_loan_rollup_insert AFTER INSERT ON loan BEGIN {_contribution('NEW', '+')}; END",
-            f"CREATE TRIGGER trg_loan_rollup_update AFTER UPDATE OF {cols} ON loan BEGIN "
+            f"CREATE TRIGGER trg_loan_rollup_update AFTER UPDATE OF {cols} ON loan "
+            f"WHEN {_contribution_changed('IS NOT')} BEGIN "
             f"{_contribution('OLD', '-')}; {_contribution('NEW', '+')}; END",
             f"CREATE TRIGGER trg_loan_rollup_delete AFTER DELETE ON loan BEGIN {_contribution('OLD', '-')}; END",
         ]
     if dialect == "postgresql":
-        changed = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in LOAN_COLUMNS)
+        changed = _contribution_changed("IS DISTINCT FROM")
         return [
             "CREATE OR REPLACE FUNCTION loan_rollup_apply() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
             f"IF TG_OP IN ('UPDATE', 'DELETE') THEN {_contribution('OLD', '-')}; END IF; "
