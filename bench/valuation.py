@@ -2,7 +2,8 @@
 
 1. Monte Carlo valuation, 1,000,000 paths × 20 years, plain and antithetic, vs numpy alone drawing the same
    normals in the same chunks (1e6 × 20 for the plain run; 5e5 × 20 for the antithetic run, which draws half
-   and mirrors them); best of 3 on both sides, interleaved; peak traced memory of each (separate runs).
+   and mirrors them); best of 5 on both sides, interleaved, in wall time and (alongside) CPU time; peak traced
+   memory of each (separate runs).
 2. European real option to a standard error of 0.1% of the value. Both sides use the same estimator: the
    call as the put payoff plus put-call parity S·e^(−qT) − K·e^(−rT) (our control variate with coefficient
    1), averaged over antithetic pairs. QuantLib's ``MCEuropeanEngine`` has no control-variate switch, so it
@@ -90,6 +91,23 @@ def best_of_interleaved(fns: list[Callable[[], object]], repeats: int) -> tuple[
     return best, out
 
 
+def best_wall_and_cpu(fns: list[Callable[[], object]], repeats: int) -> tuple[list[float], list[float], list[object]]:
+    """Best wall time and best CPU time (this process) of each function, interleaved as above.
+
+    Under load, best-of-N wall time favours the shorter task (it more often finds an unpreempted window);
+    CPU time is not preempted, so its ratio shows whether a wall ratio moved because of the machine.
+    """
+    wall, cpu = [float("inf")] * len(fns), [float("inf")] * len(fns)
+    out: list[object] = [None] * len(fns)
+    for _ in range(repeats):
+        for i, fn in enumerate(fns):
+            t0, c0 = time.perf_counter(), time.process_time()
+            out[i] = fn()
+            cpu[i] = min(cpu[i], time.process_time() - c0)
+            wall[i] = min(wall[i], time.perf_counter() - t0)
+    return wall, cpu, out
+
+
 def peak_mib(fn: Callable[[], object]) -> float:
     tracemalloc.start()
     fn()
@@ -112,6 +130,8 @@ def spec_20y() -> MCSpec:
 def bench_mc(n_paths: int) -> None:
     spec = spec_20y()
     chunk = DEFAULT_CHUNK_PATHS
+    # equal draws: the engine draws (paths, or half of them if antithetic) × horizon normals a chunk
+    assert spec.horizon == YEARS and chunk % 2 == 0, "the references must draw what the engine draws"
 
     def normals(per_chunk: Callable[[int], int]) -> Callable[[], None]:
         def draw() -> None:
@@ -122,24 +142,30 @@ def bench_mc(n_paths: int) -> None:
     ref_full, ref_half = normals(lambda m: m), normals(lambda m: m // 2)
     plain = lambda: run_monte_carlo(spec, n_paths, 1)  # noqa: E731
     anti = lambda: run_monte_carlo(spec, n_paths, 1, antithetic=True)  # noqa: E731
-    (t_rf, t_p, t_rh, t_a), (_, r_p, _, r_a) = best_of_interleaved([ref_full, plain, ref_half, anti], 3)
+    (t_rf, t_p, t_rh, t_a), (c_rf, c_p, c_rh, c_a), (_, r_p, _, r_a) = best_wall_and_cpu(
+        [ref_full, plain, ref_half, anti], 5)
     m_rf, m_p, m_rh, m_a = (peak_mib(f) for f in (ref_full, plain, ref_half, anti))
     n_fmt = f"{n_paths:.0e}".replace("e+0", "e")
     half = f"{n_paths // 2:.0e}".replace("e+0", "e")
     print_table(
         f"Monte Carlo valuation: {n_paths:,} paths × {YEARS} years (chunks of {chunk:,} paths)",
-        "best of 3 on both sides, interleaved in each round; peak traced memory from a separate run",
-        [("run", "time", "ratio to its reference", "result"),
+        "best of 5 on both sides (wall time; CPU time of this process alongside), interleaved in each round; "
+        "peak traced memory from a separate run",
+        [("run", "time", "ratio to its reference", "CPU time", "CPU ratio", "result"),
          (f"reference: numpy draws {n_fmt} × {YEARS} normals in the same chunks", f"{t_rf:.3f} s", "1.00×",
-          f"peak {m_rf:.0f} MiB"),
-         ("ours: MC valuation", f"{t_p:.3f} s", f"{t_p / t_rf:.2f}× (goal ≤ 3×)",
+          f"{c_rf:.3f} s", "1.00×", f"peak {m_rf:.0f} MiB"),
+         ("ours: MC valuation", f"{t_p:.3f} s", f"{t_p / t_rf:.2f}× (goal ≤ 3×)", f"{c_p:.3f} s",
+          f"{c_p / c_rf:.2f}×",
           f"mean {r_p.mean:,.0f} ± {r_p.standard_error:,.0f} CNY; peak {m_p:.0f} MiB"),  # type: ignore[attr-defined]
          (f"reference: numpy draws {half} × {YEARS} normals (what the antithetic run draws)", f"{t_rh:.3f} s",
-          "1.00×", f"peak {m_rh:.0f} MiB"),
+          "1.00×", f"{c_rh:.3f} s", "1.00×", f"peak {m_rh:.0f} MiB"),
          ("ours: MC valuation, antithetic (draws half, mirrors)", f"{t_a:.3f} s", f"{t_a / t_rh:.2f}× (goal ≤ 3×)",
+          f"{c_a:.3f} s", f"{c_a / c_rh:.2f}×",
           f"mean {r_a.mean:,.0f} ± {r_a.standard_error:,.0f} CNY; peak {m_a:.0f} MiB")],  # type: ignore[attr-defined]
-        ["Both sides draw the same normals; ours also draws 4 uniforms a path (royalty, life, hazard, success), "
-         "which the reference does not."],
+        ["Both sides draw the same normals (count, shape, chunks, child seeds); ours also draws 4 uniforms a path "
+         "(royalty, life, hazard, success), which the reference does not. The antithetic run values all "
+         f"{n_paths:,} paths (the mirrors included) against the draws of half of them, so its ratio is above the "
+         "plain one by construction: same valuation work, half the reference time."],
     )
 
 

@@ -172,26 +172,31 @@ class MCResult:
         }
 
 
+# Values per block of the (paths × years) work arrays (512 KiB): a block (originals and their mirrors) and its
+# life weights stay in cache (here 1 MiB L2 a core, 32 MiB L3) through every pass (drift, cumulative sum, exp,
+# weights, sum), and blocks are long enough that the per-call cost of the column-by-column cumulative sum is small.
+# Measured on 1e6 × 20 antithetic: 2^16 fastest; 2^15 about 10% slower, 2^14 about 25%.
+BLOCK_VALUES = 1 << 16
+
+
 def simulate_chunk(spec: MCSpec, antithetic: bool, chunk: Chunk) -> np.ndarray:
-    """Values (CNY) of one chunk's paths; antithetic chunks return [originals, mirrors]."""
+    """Values (CNY) of one chunk's paths; antithetic chunks return [originals, mirrors].
+
+    The draws come first and in a fixed order (normals, uniforms, discount-rate normals); the paths
+    are then valued in blocks small enough to stay in cache, each original next to its mirror. Each
+    path's arithmetic is the same whatever the block, so values do not depend on the block size.
+    """
     rng = chunk.rng()
     n = chunk.size
     h = spec.horizon
     m = n // 2 if antithetic else n
-    z = np.empty((n, h))
-    rng.standard_normal(out=z[:m])
-    u = rng.random((n, 4)) if not antithetic else np.empty((n, 4))
+    z = np.empty((m, h))
+    rng.standard_normal(out=z)
+    u = np.empty((n, 4))
+    rng.random(out=u[:m])
     if antithetic:
-        u[:m] = rng.random((m, 4))
-        np.negative(z[:m], out=z[m:])
         np.subtract(1.0, u[:m], out=u[m:])
-    sigma = spec.volatility
-    t = np.arange(1, h + 1, dtype=float)
-    t_disc = t - 0.5 if spec.mid_year else t
-    with np.errstate(divide="ignore"):
-        log_m = np.log(np.asarray(spec.mean_revenue[:h], dtype=float))
-        if spec.shape:
-            log_m = log_m + np.log(np.asarray(spec.shape[:h], dtype=float))
+    rates = None
     if spec.discount_rate_sd > 0:
         if antithetic:
             dz = rng.standard_normal(m)
@@ -199,17 +204,6 @@ def simulate_chunk(spec: MCSpec, antithetic: bool, chunk: Chunk) -> np.ndarray:
         else:
             dz = rng.standard_normal(n)
         rates = np.clip(spec.discount_rate + spec.discount_rate_sd * dz, 1e-4, 0.99)
-    if sigma > 0:
-        z *= sigma
-        z -= 0.5 * sigma * sigma
-        np.cumsum(z, axis=1, out=z)
-        z += log_m - t_disc * math.log1p(spec.discount_rate) if spec.discount_rate_sd == 0 else log_m
-    else:
-        z[:] = log_m - t_disc * math.log1p(spec.discount_rate) if spec.discount_rate_sd == 0 else log_m
-    if spec.discount_rate_sd > 0:
-        z -= np.log1p(rates)[:, None] * t_disc
-    np.exp(z, out=z)  # z now holds discounted revenue per year
-
     life = np.minimum(spec.life.ppf(u[:, 1]), spec.legal_term_years)
     if spec.annual_hazard > 0:
         lam = -math.log1p(-spec.annual_hazard)
@@ -217,16 +211,70 @@ def simulate_chunk(spec: MCSpec, antithetic: bool, chunk: Chunk) -> np.ndarray:
             alive = np.minimum(life, -np.log(u[:, 2]) / lam)
     else:
         alive = life
-    if np.any(alive < h):
-        w = np.subtract.outer(alive, t - 1.0)
-        np.clip(w, 0.0, 1.0, out=w)
-        pv = np.einsum("ij,ij->i", z, w)
-    else:
-        pv = z.sum(axis=1)
+    paths = _PathBlocks(spec, alive, rates, weighted=bool(np.any(alive < h)))
+    pv = np.empty(n)
+    rows = max(1, paths.rows // 2) if antithetic else paths.rows  # originals a block (as many mirrors)
+    for s in range(0, m, rows):
+        e = min(s + rows, m)
+        # σZ, and σ(−Z) = −σZ exactly (IEEE products are symmetric in sign): the mirror costs no extra pass
+        spans = [(s, e), (m + s, m + e)] if antithetic else [(s, e)]
+        x = paths.buffer[: (e - s) * len(spans)]
+        np.multiply(z[s:e], spec.volatility, out=x[: e - s])
+        if antithetic:
+            np.multiply(z[s:e], -spec.volatility, out=x[e - s:])
+        paths.present_values(x, spans, pv)
     factor = spec.royalty.ppf(u[:, 0]) * (1 - spec.tax_rate)
     if spec.success_probability < 1:
         factor = factor * (u[:, 3] < spec.success_probability)
     return pv * factor
+
+
+class _PathBlocks:
+    """Present value (CNY) of revenue over each path's life, for blocks of scaled normals σZ."""
+
+    def __init__(self, spec: MCSpec, alive: np.ndarray, rates: np.ndarray | None, *, weighted: bool) -> None:
+        h = spec.horizon
+        self.sigma = spec.volatility
+        self.t = np.arange(1, h + 1, dtype=float)
+        self.t_disc = self.t - 0.5 if spec.mid_year else self.t
+        with np.errstate(divide="ignore"):
+            log_m = np.log(np.asarray(spec.mean_revenue[:h], dtype=float))
+            if spec.shape:
+                log_m = log_m + np.log(np.asarray(spec.shape[:h], dtype=float))
+        # log of the forecast, discounted at the fixed rate unless the rate is drawn per path
+        drift = log_m - self.t_disc * math.log1p(spec.discount_rate) if rates is None else log_m
+        self.rows = max(2, BLOCK_VALUES // h)
+        self.buffer = np.empty((self.rows, h))
+        self.drift = np.tile(drift, (self.rows, 1))  # a row per path: one contiguous add, not a broadcast per row
+        self.alive, self.rates = alive, rates
+        # life weights w_t, needed only if some path ends before the horizon (else a plain sum)
+        self.w: np.ndarray | None = np.empty((self.rows, h)) if weighted else None
+
+    def present_values(self, x: np.ndarray, spans: list[tuple[int, int]], pv: np.ndarray) -> None:
+        """Turn block ``x`` (σZ of the paths in ``spans``, stacked) into discounted revenue; write sums to ``pv``."""
+        sigma, rows = self.sigma, x.shape[0]
+        if sigma > 0:
+            x -= 0.5 * sigma * sigma
+            for j in range(1, x.shape[1]):  # cumulative sum along the path: np.cumsum's order, in cache
+                x[:, j] += x[:, j - 1]
+            x += self.drift[:rows]
+        else:
+            x[:] = self.drift[:rows]
+        if self.rates is not None:
+            x -= np.log1p(np.concatenate([self.rates[a:b] for a, b in spans]))[:, None] * self.t_disc
+        np.exp(x, out=x)  # x now holds discounted revenue per year
+        # the spans' rows in x: [(first path, end path, first row in x)]
+        rows_of = [(a, b, sum(e - s for s, e in spans[:i])) for i, (a, b) in enumerate(spans)]
+        w = None if self.w is None else self.w[:rows]
+        if w is not None:
+            for a, b, o in rows_of:
+                np.subtract.outer(self.alive[a:b], self.t - 1.0, out=w[o:o + b - a])
+            np.clip(w, 0.0, 1.0, out=w)
+        for a, b, o in rows_of:
+            if w is None:
+                x[o:o + b - a].sum(axis=1, out=pv[a:b])
+            else:
+                np.einsum("ij,ij->i", x[o:o + b - a], w[o:o + b - a], out=pv[a:b])
 
 
 def run_monte_carlo(

@@ -18,9 +18,10 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from ipfin.executor import InProcessExecutor
+from ipfin.executor import InProcessExecutor, make_chunks
+from valuation import montecarlo
 from valuation.income import relief_from_royalty
-from valuation.montecarlo import DistKind, MCSpec, ThreePoint, mean_revenue_path, run_monte_carlo
+from valuation.montecarlo import DistKind, MCSpec, ThreePoint, mean_revenue_path, run_monte_carlo, simulate_chunk
 
 
 def closed_form_mean(spec: MCSpec) -> float:
@@ -164,3 +165,68 @@ def test_bad_spec_inputs_are_named(field, kw):
 def test_antithetic_needs_even_path_counts():
     with pytest.raises(ValueError, match="even"):
         run_monte_carlo(_spec(), 1001, seed=1, antithetic=True)
+
+
+def _direct_values(spec: MCSpec, antithetic: bool, chunk) -> np.ndarray:
+    """The model on whole (paths × years) arrays, as it was written before block evaluation.
+
+    Draws: normals for half (antithetic) or all paths, then 4 uniforms a path, then discount-rate
+    normals; mirrors Z → −Z, U → 1 − U. The arithmetic, in this order, defines the values exactly.
+    """
+    rng = chunk.rng()
+    n, h = chunk.size, spec.horizon
+    m = n // 2 if antithetic else n
+    z = np.empty((n, h))
+    rng.standard_normal(out=z[:m])
+    u = np.empty((n, 4))
+    u[:m] = rng.random((m, 4))
+    if antithetic:
+        z[m:] = -z[:m]
+        u[m:] = 1.0 - u[:m]
+    t = np.arange(1, h + 1, dtype=float)
+    t_disc = t - 0.5 if spec.mid_year else t
+    with np.errstate(divide="ignore"):
+        log_m = np.log(np.asarray(spec.mean_revenue[:h], dtype=float))
+        if spec.shape:
+            log_m = log_m + np.log(np.asarray(spec.shape[:h], dtype=float))
+    if spec.discount_rate_sd > 0:
+        dz = rng.standard_normal(m)
+        dz = np.concatenate([dz, -dz]) if antithetic else dz
+        rates = np.clip(spec.discount_rate + spec.discount_rate_sd * dz, 1e-4, 0.99)
+        drift = log_m
+    else:
+        drift = log_m - t_disc * math.log1p(spec.discount_rate)
+    sigma = spec.volatility
+    x = np.cumsum(z * sigma - 0.5 * sigma * sigma, axis=1) + drift if sigma > 0 else np.tile(drift, (n, 1))
+    if spec.discount_rate_sd > 0:
+        x = x - np.log1p(rates)[:, None] * t_disc
+    x = np.exp(x)
+    life = np.minimum(spec.life.ppf(u[:, 1]), spec.legal_term_years)
+    with np.errstate(divide="ignore"):
+        tau = -np.log(u[:, 2]) / -math.log1p(-spec.annual_hazard) if spec.annual_hazard > 0 else np.inf
+    alive = np.minimum(life, tau)
+    if np.any(alive < h):
+        pv = np.einsum("ij,ij->i", x, np.clip(np.subtract.outer(alive, t - 1.0), 0.0, 1.0))
+    else:
+        pv = x.sum(axis=1)
+    factor = spec.royalty.ppf(u[:, 0]) * (1 - spec.tax_rate)
+    if spec.success_probability < 1:
+        factor = factor * (u[:, 3] < spec.success_probability)
+    return pv * factor
+
+
+@pytest.mark.parametrize("antithetic", [False, True])
+@pytest.mark.parametrize("block_values", [montecarlo.BLOCK_VALUES, 60])  # 60: 5 paths a block, a ragged last one
+@pytest.mark.parametrize(
+    "kw",
+    [{}, {"discount_rate_sd": 0.02, "mid_year": True}, {"volatility": 0.0, "discount_rate_sd": 0.01},
+     {"shape": tuple(0.5 + 0.1 * i for i in range(12)), "royalty": ThreePoint(0.02, 0.03, 0.07, DistKind.PERT)},
+     {"life": ThreePoint.fixed(12.0), "annual_hazard": 0.0, "success_probability": 1.0}],  # no path ends early
+    ids=["base", "random-rate-mid-year", "no-volatility", "shape-pert", "full-life"],
+)
+def test_values_are_the_direct_formula_bit_for_bit_whatever_the_block_size(monkeypatch, kw, block_values, antithetic):
+    """Valuing paths in cache-sized blocks changes the speed, never a value (same seed, same bits)."""
+    monkeypatch.setattr(montecarlo, "BLOCK_VALUES", block_values)
+    spec = _spec(**kw)
+    for chunk in make_chunks(2_222, 17, 1_000):  # chunks of 1,000, 1,000 and 222 paths
+        assert np.array_equal(simulate_chunk(spec, antithetic, chunk), _direct_values(spec, antithetic, chunk))
