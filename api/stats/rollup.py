@@ -233,14 +233,14 @@ def registration_trigger_ddl(dialect: str) -> list[str]:
         )
         # collateral: statement-level with transition tables (PostgreSQL defers AFTER ROW triggers to the
         # statement's end, so a statement touching several assets of a loan needs the before/after sets)
-        before = {"INSERT": "(SELECT * FROM loan_collateral WHERE id NOT IN (SELECT id FROM new_rows))",
-                  "DELETE": "(SELECT * FROM loan_collateral UNION ALL SELECT * FROM old_rows)",
-                  "UPDATE": "(SELECT * FROM loan_collateral WHERE id NOT IN (SELECT id FROM new_rows) "
-                            "UNION ALL SELECT * FROM old_rows)"}
+        before_sets = {"INSERT": "(SELECT * FROM loan_collateral WHERE id NOT IN (SELECT id FROM new_rows))",
+                       "DELETE": "(SELECT * FROM loan_collateral UNION ALL SELECT * FROM old_rows)",
+                       "UPDATE": "(SELECT * FROM loan_collateral WHERE id NOT IN (SELECT id FROM new_rows) "
+                                 "UNION ALL SELECT * FROM old_rows)"}
         touched = {"INSERT": "SELECT loan_id FROM new_rows", "DELETE": "SELECT loan_id FROM old_rows",
                    "UPDATE": "SELECT loan_id FROM new_rows UNION SELECT loan_id FROM old_rows"}
         coll_fns = []
-        for op_, src in before.items():
+        for op_, src in before_sets.items():
             loans = f"IN ({touched[op_]})"
             out_ = _registration_upsert(_registration_select("L", loans, "-", aggregate=True, source=src))
             in_ = _registration_upsert(_registration_select("L", loans, "+", aggregate=True))
@@ -393,7 +393,7 @@ def grain_of(org: Organisation, flt: LoanFilter) -> tuple[str, str] | None:
 R = LoanRollup.__table__  # type: ignore[attr-defined]
 
 
-def _grain_rows(grain: tuple[str, str]) -> list[Any]:
+def _grain_rows(grain: tuple[str, str | None]) -> list[Any]:
     """Rows of one grain and key; ``(grain, None)`` selects every key of the grain."""
     name, key = grain
     return [R.c.grain == name, *([R.c.grain_key == key] if key is not None else [])]

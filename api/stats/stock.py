@@ -148,8 +148,8 @@ def _current_stock(
     With ``group`` (a loan column): ``{value: NplStock}`` per value of that column."""
     grain = _stock_grain(org, base, group)
     if grain is not None:
-        sums = rollup.current_stock_sums(conn, grain, end, by_key=group is not None)
-        found_r = {k: NplStock(end, True, *v) for k, v in sums.items()}
+        rolled = rollup.current_stock_sums(conn, grain, end, by_key=group is not None)
+        found_r = {k: NplStock(end, True, *v) for k, v in rolled.items()}
         return found_r if group is not None else found_r[None]
     where = and_(_where(conn, org, replace(base, date_to=end)), col(Loan.status).in_(LIVE_STATUSES))
     npl = or_(col(Loan.status).in_(NPL_STATUSES), col(Loan.days_past_due) > NPL_DAYS_PAST_DUE)
