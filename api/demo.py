@@ -38,7 +38,10 @@ generator ``(seed, block)``, and inserted block by block with the DBAPI's execut
 stays flat, and the data depend only on ``seed``, ``n_loans`` and ``as_of`` (not on ``batch``).
 On SQLite the load runs with a rollback journal, no fsync and no per-row foreign-key look-ups, the bulk
 tables' secondary indexes built once at the end (:func:`_bulk_load`, :func:`_indexes_built_after`); the
-file ends in WAL as ``api.core.db.make_engine`` sets it.
+file ends in WAL as ``api.core.db.make_engine`` sets it. Nothing is read back: a domain with an
+``on_block`` hook (pledge monitoring, the transaction register's book) gets each block in memory, and
+the statistics rollups are summed from the blocks (``api.stats.demo``, the same rows as
+``rollup.rebuild``) with their triggers dropped for the load.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -79,6 +83,8 @@ BLOCK = 5_000
 """Loans per random block (a multiple of 5, so each block's borrowers are exactly 0.8 × its loans)."""
 BORROWERS_PER_LOAN = 0.8
 MAX_LOAN_CNY = 100_000_000
+TERMS_MONTHS = (12, 24, 36)
+"""Loan terms (months): 60%, 25% and 15% of the loans."""
 
 ORGANISATIONS: list[tuple[str, str, str | None]] = [
     ("ipfin 平台管理", "admin", None),
@@ -161,7 +167,9 @@ class DemoContext:
     """What the core demo generator made, for domain extensions that add to it.
 
     ``rng`` is a generator of its own (``(seed, 1)``) so extensions draw the same numbers
-    whatever the batch size; ``batch`` is the insert size extensions should stream with.
+    whatever the batch size; ``batch`` is the insert size extensions should stream with. A domain
+    may also have ``on_block(conn, ctx, k, block)``, called with each core block (``make_block``'s
+    columns) right after it is loaded — its counts are added up — so it need not read the book back.
     """
 
     seed: int
@@ -171,6 +179,10 @@ class DemoContext:
     loan_ids: np.ndarray
     counts: dict[str, int] = field(default_factory=dict)
     batch: int = 20_000
+    next_valuation_id: int = 1
+    """First id of ``pledge_collateral_valuation`` after the core load's appraisals (re-valuations go on from it)."""
+    state: dict[str, Any] = field(default_factory=dict)
+    """What a domain's ``on_block`` keeps for its ``extend`` (compact: the blocks themselves are not kept)."""
 
 
 def domain_demos() -> tuple[Any, ...]:
@@ -465,7 +477,7 @@ def make_block(plan: Plan, k: int) -> dict[str, dict[str, Any]]:
     start = (year - 1970).astype("datetime64[Y]").astype("datetime64[D]")
     end = np.minimum((year + 1 - 1970).astype("datetime64[Y]").astype("datetime64[D]"), as_of + 1)
     orig = start + (rng.random(m) * (end - start).astype(np.int64)).astype(np.int64).astype("timedelta64[D]")
-    term = rng.choice(np.array([12, 24, 36]), m, p=[0.6, 0.25, 0.15])
+    term = rng.choice(np.array(TERMS_MONTHS), m, p=[0.6, 0.25, 0.15])
     maturity = _add_months(orig, term)
     amount_cny = np.exp(np.log(4_000_000) + 1.57 * rng.standard_normal(m))
     amount_fen = np.clip(np.round(amount_cny / 10_000) * 10_000, 100_000, MAX_LOAN_CNY).astype(np.int64) * 100
@@ -716,26 +728,34 @@ def _generate_loans_and_domains(
     conn: Connection, org_ids: dict[str, int], n_loans: int, seed: int, as_of: date, batch: int,
     say: Callable[[str], None],
 ) -> DemoContext:
-    """The loans block by block, then each domain's demo data; the statistics rollup is built once at
-    the end instead of by a trigger per row (the triggers are back before the transaction commits)."""
-    with rollup.without_triggers(conn):
-        kinds = {name: kind for name, kind, _ in ORGANISATIONS}
-        plan = Plan.make(
-            n_loans, seed, as_of,
-            np.array([org_ids[n] for n, k in kinds.items() if k == "bank"]),
-            np.array([org_ids[n] for n, k in kinds.items() if k == "guarantor"]),
-            [_next_id(conn, m) for m in (Borrower, Loan, IPAsset, CollateralValuation)],
-        )
+    """The loans block by block (each block also to the domains' ``on_block`` hooks), then each domain's
+    demo data; the statistics rollups are summed from the blocks and written once at the end instead of
+    by a trigger per row (the triggers are back before the transaction commits)."""
+    kinds = {name: kind for name, kind, _ in ORGANISATIONS}
+    plan = Plan.make(
+        n_loans, seed, as_of,
+        np.array([org_ids[n] for n, k in kinds.items() if k == "bank"]),
+        np.array([org_ids[n] for n, k in kinds.items() if k == "guarantor"]),
+        [_next_id(conn, m) for m in (Borrower, Loan, IPAsset, CollateralValuation)],
+    )
+    sums = _book_rollup(plan)
+    with _rollups_from_blocks(conn, sums, batch, say):
         counts = {"borrowers": 0, "loans": 0, "ip_assets": 0}
         tables = {"borrower": Borrower, "loan": Loan, "ip_asset": IPAsset, "loan_collateral": LoanCollateral,
                   "pledge_collateral_valuation": CollateralValuation}
         now = _now()
         n_blocks = -(-n_loans // BLOCK)
+        ctx = DemoContext(seed=seed, rng=np.random.default_rng([seed, 1]), as_of=as_of, org_ids=org_ids,
+                          loan_ids=plan.first_loan + np.arange(n_loans), counts=counts, batch=batch,
+                          next_valuation_id=plan.first_valuation + int(_asset_offsets(seed, n_loans)[-1]))
+        hooks = [d.on_block for d in domain_demos() if hasattr(d, "on_block")]
         with _indexes_built_after(conn, [m.__table__ for m in tables.values()], n_loans >= REBUILD_INDEXES_FROM):  # type: ignore[attr-defined]
-            for k in range(n_blocks):
-                block = make_block(plan, k)
+            for k, block in enumerate(_blocks_ahead(plan, n_blocks, sums)):
                 for name, model in tables.items():
                     bulk_insert(conn, model, block[name], batch, now)
+                for hook in hooks:
+                    for key, n in hook(conn, ctx, k, block).items():
+                        counts[key] = counts.get(key, 0) + n
                 counts["borrowers"] += len(block["borrower"]["id"])
                 counts["loans"] += len(block["loan"]["id"])
                 counts["ip_assets"] += len(block["ip_asset"]["id"])
@@ -743,13 +763,54 @@ def _generate_loans_and_domains(
                     say(f"loans: {counts['loans']:,} of {n_loans:,}")
             say("indexes")
         counts["collateral_valuations"] = counts["ip_assets"]
-        ctx = DemoContext(seed=seed, rng=np.random.default_rng([seed, 1]), as_of=as_of, org_ids=org_ids,
-                          loan_ids=plan.first_loan + np.arange(n_loans), counts=counts, batch=batch)
         for domain_demo in domain_demos():
             say(f"{domain_demo.__name__.split('.')[1]} demo data")
             ctx.counts.update(domain_demo.extend(conn, ctx))
         say("statistics rollup")
     return ctx
+
+
+def _blocks_ahead(plan: Plan, n_blocks: int, sums: Any) -> Iterator[dict[str, dict[str, Any]]]:
+    """The blocks in order, each made (and added to the rollups' ``sums``) in a worker thread while the
+    previous one is inserted: SQLite and numpy release the GIL for much of their work, so on two cores
+    the load overlaps the drawing. The same blocks as made one after the other (``make_block`` depends
+    on the plan and the block number only)."""
+
+    def make(k: int) -> dict[str, dict[str, Any]]:
+        block = make_block(plan, k)
+        sums.add(block)
+        return block
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        ahead = pool.submit(make, 0) if n_blocks else None
+        for k in range(n_blocks):
+            block = ahead.result()  # type: ignore[union-attr]
+            ahead = pool.submit(make, k + 1) if k + 1 < n_blocks else None
+            yield block
+
+
+def _book_rollup(plan: Plan) -> Any:
+    """The statistics rollups' sums, filled block by block (``api.stats.demo``)."""
+    from api.stats.demo import BookRollup
+
+    keys = {"province": sorted(set(region_table().province.tolist())), "industry": list(INDUSTRY_WEIGHTS),
+            "ip_type": list(IP_TYPE_WEIGHTS), "bank": [str(b) for b in plan.banks.tolist()]}
+    return BookRollup(keys, TERMS_MONTHS, date(FIRST_YEAR - 1, 1, 1), plan.as_of)
+
+
+@contextmanager
+def _rollups_from_blocks(conn: Connection, sums: Any, batch: int, say: Callable[[str], None]) -> Iterator[None]:
+    """``rollup.without_triggers`` with the rollups written from the blocks' sums (the same rows as
+    ``rollup.rebuild``, checked by tests/api/test_demo_data.py; ``rollup.rebuild`` itself when the sums
+    may not be exact): the triggers dropped for the load and re-created after it, in the caller's
+    transaction."""
+    dialect = conn.dialect.name
+    for stmt in [*rollup.drop_trigger_ddl(dialect), *rollup.drop_registration_trigger_ddl(dialect)]:
+        conn.exec_driver_sql(stmt)
+    yield
+    summed = sums.write(conn, batch)
+    say(f"statistics rollup {'summed from the blocks' if summed else 'rebuilt from the book'}; triggers")
+    rollup.install_triggers(conn)
 
 
 SQLITE_BULK_PRAGMAS = {"foreign_keys": ("OFF", "ON"), "synchronous": ("OFF", "NORMAL"),

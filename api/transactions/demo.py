@@ -149,29 +149,59 @@ def _in(rows: dict[str, np.ndarray], prefix: str, lo: date, hi: date) -> np.ndar
             & (rows["ordinal"] >= lo.toordinal()) & (rows["ordinal"] <= hi.toordinal()))
 
 
-def _book(conn: Connection, as_of: date) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """The book's loans (origination year, last day a row may fall on, region, industry, primary IP type)
-    and collateral valuations per IP type (fen; ``*`` = all)."""
+_BOOK_CODES = ("region", "industry", "ip_type")
+
+
+def _new_book() -> dict[str, Any]:
+    return {"years": [], **{c: [] for c in _BOOK_CODES}}
+
+
+def _add_to_book(book: dict[str, Any], orig: Any, region: Any, industry: Any, ip_type: Any) -> None:
+    """Loans' columns kept compact: the origination year as integers, each code column as its distinct
+    values and an index into them."""
+    book["years"].append(np.array(orig, dtype="datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970)
+    for c, values in zip(_BOOK_CODES, (region, industry, ip_type), strict=True):
+        keys, index = np.unique(np.asarray(values).astype(str), return_inverse=True)
+        book[c].append((keys, index.astype(np.int32)))
+
+
+def _codes(parts: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """A kept code column as an object array, each distinct code one shared string."""
+    shared: dict[str, str] = {}
+    out = np.empty(sum(len(i) for _, i in parts), dtype=object)
+    at = 0
+    for keys, index in parts:
+        out[at: at + len(index)] = np.array([shared.setdefault(k, k) for k in keys.tolist()], dtype=object)[index]
+        at += len(index)
+    return out
+
+
+def on_block(conn: Connection, ctx: Any, k: int, block: dict[str, dict[str, Any]]) -> dict[str, int]:
+    """Keep the columns of core block ``k``'s loans that :func:`_book` needs, so it need not read the book back."""
+    loan = block["loan"]
+    _add_to_book(ctx.state.setdefault("transactions_book", _new_book()), loan["origination_date"],
+                 *(np.asarray(loan[c]).tolist() for c in ("region_code", "industry", "primary_ip_type")))
+    return {}
+
+
+def _book(conn: Connection, as_of: date, kept: dict[str, Any] | None = None,
+          ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The book's loans in id order (origination year, last day a row may fall on, region, industry, primary
+    IP type; ``kept`` by :func:`on_block`, else read back) and collateral valuations per IP type (fen; ``*`` = all)."""
     lt, cv, ia = (Loan.__table__, CollateralValuation.__table__, IPAsset.__table__)  # type: ignore[attr-defined]
-    # raw driver rows (ISO text on SQLite, dates on PostgreSQL) read in chunks into compact columns: the
-    # year as integers, the codes as one shared string each (a million loans' rows at once: ~0.8 GB)
-    res = conn.exec_driver_sql(
-        f"SELECT origination_date, region_code, industry, primary_ip_type FROM {lt.name} ORDER BY id")
-    years: list[np.ndarray] = []
-    region: list[Any] = []
-    industry: list[Any] = []
-    ip_type: list[Any] = []
-    shared: dict[Any, Any] = {}
-    while chunk := res.fetchmany(BOOK_CHUNK):
-        o, r, i, t = zip(*chunk, strict=True)
-        years.append(np.array(o, dtype="datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970)
-        region.extend(shared.setdefault(x, x) for x in r)
-        industry.extend(shared.setdefault(x, x) for x in i)
-        ip_type.extend(shared.setdefault(x, str(x)) for x in t)
-    year = np.concatenate(years) if years else np.zeros(0, dtype=np.int64)
+    book = kept
+    if book is None:
+        # raw driver rows (ISO text on SQLite, dates on PostgreSQL) read in chunks into compact columns: the
+        # year as integers, the codes as one shared string each (a million loans' rows at once: ~0.8 GB)
+        book = _new_book()
+        res = conn.exec_driver_sql(
+            f"SELECT origination_date, region_code, industry, primary_ip_type FROM {lt.name} ORDER BY id")
+        while chunk := res.fetchmany(BOOK_CHUNK):
+            _add_to_book(book, *zip(*chunk, strict=True))
+    year = np.concatenate(book["years"]) if book["years"] else np.zeros(0, dtype=np.int64)
+    region, industry, ip_type = (_codes(book[c]) for c in _BOOK_CODES)
     loans = {"year": year, "last": np.full(len(year), as_of.toordinal()),
-             "region": np.array(region, dtype=object), "industry": np.array(industry, dtype=object),
-             "ip_type": np.array(ip_type, dtype=object)}
+             "region": region, "industry": industry, "ip_type": ip_type}
     vals = conn.execute(select(ia.c.ip_type, cv.c.value_fen).join(ia, ia.c.id == cv.c.ip_asset_id)
                         .where(cv.c.value_fen > 0).order_by(cv.c.id).limit(200_000)).all()
     types = np.array([str(t) for t, _ in vals], dtype=object)
@@ -185,7 +215,7 @@ def extend(conn: Connection, ctx: Any) -> dict[str, int]:
     """Write the demo register rows (see the module docstring); their count."""
     if len(ctx.loan_ids) == 0:
         return {"ip_transactions_market": 0}
-    loans, values = _book(conn, ctx.as_of)
+    loans, values = _book(conn, ctx.as_of, ctx.state.pop("transactions_book", None))
     rng = ctx.rng
     rows = _draw(rng, loans, values, round(ROWS_PER_LOAN * len(loans["year"])))
     rows = _calibrate(rng, rows, loans, values, _scale(conn, ctx.as_of), ctx.as_of)

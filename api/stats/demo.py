@@ -1,0 +1,214 @@
+"""The statistics rollups (汇总表) of the demo book, summed from the generator's blocks while they are
+in memory, instead of ``rollup.rebuild``'s GROUP BYs over the whole book after the load.
+
+``api.demo`` loads with the rollup triggers dropped. Rebuilding both rollups from a million loans
+and 1.5 million collateral links with ``rollup.rebuild`` costs more CPU than generating the loans
+(the registration rollup's correlated first-registration look-up and five sorts of the book);
+:class:`BookRollup` adds each block's contributions into dense integer arrays per (grain key,
+origination day, term) and per (grain key, registration day), and :meth:`BookRollup.write` inserts
+the non-empty cells once, in primary-key order.
+
+``rollup.rebuild`` stays the one definition. The sums here follow ``rollup.METRICS`` and the
+registration rollup's SELECT (every funded loan once per grain; a loan's registrations on their
+own days, the loan and its principal on its first registration day), and
+``tests/api/test_demo_data.py`` checks that the rows written are exactly the rows ``rollup.rebuild``
+gives for the same book. :data:`DEFINITION` fingerprints the SQL ``rollup.rebuild`` runs: when that
+changes (or a block holds anything this module does not expect: an unknown key, term or day, a
+maturity not following from origination and term), :meth:`BookRollup.write` calls ``rollup.rebuild``
+instead — slower, never wrong — and the test fails until this module follows the new definition.
+Money in fen (int64: exact).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
+import numpy as np
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from api.stats import rollup
+from api.stats.filters import FUNDED_STATUSES, LIVE_STATUSES, NPL_DAYS_PAST_DUE, NPL_STATUSES
+from api.stats.models import LoanRollup, RegistrationRollup
+
+DEFINITION = "0bf77a2ef9b259cc"
+"""First 16 hex digits of the SHA-256 of the statements ``rollup.rebuild`` runs (see :func:`fingerprint`)."""
+REG_COLUMNS = ("registration_count", "pledged_value_fen", "loan_count", "amount_fen")
+
+
+class _Recorder:
+    """Stands in for a connection: records the SQL text ``rollup.rebuild`` would execute."""
+
+    def __init__(self) -> None:
+        self.sql: list[str] = []
+
+    def execute(self, stmt: Any) -> None:
+        self.sql.append(str(stmt))
+
+
+def fingerprint() -> str:
+    """Fingerprint of the rollups' definition: the statements ``rollup.rebuild`` runs."""
+    rec = _Recorder()
+    rollup.rebuild(rec)  # type: ignore[arg-type]
+    return hashlib.sha256("\n".join(rec.sql).encode()).hexdigest()[:16]
+
+
+def _lookup(vocab: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index of each value in the sorted ``vocab``, and whether it is there."""
+    i = np.clip(np.searchsorted(vocab, values), 0, len(vocab) - 1)
+    return i, vocab[i] == values
+
+
+class BookRollup:
+    """Both rollups of a book, summed block by block (see the module docstring).
+
+    ``keys``: every grain's possible keys (``bank``: organisation ids as text); ``terms``: the
+    possible terms (months); origination and registration days from ``first_day`` to ``as_of``.
+    """
+
+    def __init__(self, keys: Mapping[str, Sequence[Any]], terms: Sequence[int], first_day: date, as_of: date) -> None:
+        self.pairs = sorted((g, str(k)) for g in rollup.GRAINS for k in ([""] if g == "all" else keys[g]))
+        self.grain_vocab = {g: np.array(sorted(str(k) for k in keys[g])) for g in rollup.GRAINS if g != "all"}
+        self.grain_offset = {g: next(i for i, (h, _) in enumerate(self.pairs) if h == g) for g in rollup.GRAINS}
+        self.terms = np.array(sorted(terms), dtype=np.int64)
+        self.day0 = np.datetime64(first_day, "D")
+        self.n_days = int((np.datetime64(as_of, "D") - self.day0).astype(np.int64)) + 1
+        self.metrics = list(rollup.METRICS)
+        self.loans = np.zeros((len(self.pairs) * self.n_days * len(self.terms), len(self.metrics)), np.int64)
+        self.regs = np.zeros((len(self.pairs) * self.n_days, len(REG_COLUMNS)), np.int64)
+        self.exact = True
+
+    # ---- adding a block
+
+    def _key_rows(self, loan: dict[str, Any]) -> np.ndarray | None:
+        """Per loan, its row of ``pairs`` for each grain (grains × loans), or None if a key is unknown."""
+        values = {"province": loan["province_code"], "industry": loan["industry"], "ip_type": loan["primary_ip_type"],
+                  "bank": np.asarray(loan["bank_org_id"]).astype(str)}
+        out = []
+        for g in rollup.GRAINS:
+            if g == "all":
+                out.append(np.full(len(loan["id"]), self.grain_offset[g]))
+                continue
+            i, ok = _lookup(self.grain_vocab[g], np.asarray(values[g]).astype(str))
+            if not ok.all():
+                return None
+            out.append(self.grain_offset[g] + i)
+        return np.stack(out)
+
+    def _loan_metrics(self, loan: dict[str, Any]) -> dict[str, np.ndarray]:
+        """Each loan's contribution to every ``rollup.METRICS`` column (int64, fen)."""
+        status = np.asarray(loan["status"]).astype(str)
+        amount = np.asarray(loan["amount_fen"], dtype=np.int64)
+        out = np.asarray(loan["outstanding_fen"], dtype=np.int64)
+        live = np.isin(status, LIVE_STATUSES)
+        npl = np.isin(status, NPL_STATUSES) | (np.asarray(loan["days_past_due"], dtype=np.int64) > NPL_DAYS_PAST_DUE)
+        dated = ~np.isnat(np.asarray(loan["default_date"], dtype="datetime64[D]"))
+        cols: dict[str, np.ndarray] = {"loan_count": np.ones(len(amount), np.int64), "amount_fen": amount,
+                                       "outstanding_fen": out}
+        for cny, (count, total) in rollup.INCLUSIVE_COLUMNS.items():
+            cols[count], cols[total] = amount <= cny * 100, amount * (amount <= cny * 100)
+        cols.update({
+            "defaulted_count": dated, "defaulted_amount_fen": amount * dated,
+            "live_count": live, "live_outstanding_fen": out * live,
+            "npl_count": live & npl, "npl_outstanding_fen": out * (live & npl),
+            "undated_npl_count": ~dated & npl, "undated_npl_outstanding_fen": out * (~dated & npl),
+            "undated_npl_amount_fen": amount * (~dated & npl),
+        })
+        return {k: np.asarray(v, dtype=np.int64) for k, v in cols.items()}
+
+    def add(self, block: dict[str, dict[str, Any]]) -> None:
+        """Add a block's funded loans and their registrations (``api.demo.make_block``'s columns)."""
+        from api.demo import _add_months
+
+        if not self.exact:
+            return
+        loan, links = block["loan"], block["loan_collateral"]
+        orig = np.asarray(loan["origination_date"], dtype="datetime64[D]")
+        term = np.asarray(loan["term_months"], dtype=np.int64)
+        day = (orig - self.day0).astype(np.int64)
+        ti, term_ok = _lookup(self.terms, term)
+        rows = self._key_rows(loan)
+        metrics = self._loan_metrics(loan)
+        counted = np.isin(np.asarray(loan["status"]).astype(str), FUNDED_STATUSES)
+        ok = (term_ok & (day >= 0) & (day < self.n_days)
+              & (np.asarray(loan["maturity_date"], dtype="datetime64[D]") == _add_months(orig, term)))
+        if rows is None or not ok[counted].all() or set(metrics) != set(self.metrics):
+            self.exact = False
+            return
+        vals = np.column_stack([metrics[k] for k in self.metrics])[counted]
+        cells = ((rows[:, counted] * self.n_days + day[counted]) * len(self.terms) + ti[counted]).ravel()
+        _add(self.loans, cells, np.tile(vals, (len(rows), 1)))
+        self._add_registrations(loan, links, rows, counted)
+
+    def _add_registrations(self, loan: dict[str, Any], links: dict[str, Any], rows: np.ndarray,
+                           counted: np.ndarray) -> None:
+        ids = np.asarray(loan["id"], dtype=np.int64)
+        pos, known = _lookup(ids, np.asarray(links["loan_id"], dtype=np.int64))
+        reg = np.asarray(links["pledge_registered_on"], dtype="datetime64[D]")
+        value = np.asarray(links["appraised_value_fen"])
+        has = ~np.isnat(reg)
+        day = (reg - self.day0).astype(np.int64)
+        if (not known.all() or value.dtype.kind not in "iu" or not np.all(np.diff(ids) > 0)
+                or not ((day[has] >= 0) & (day[has] < self.n_days)).all()):
+            self.exact = False
+            return
+        first = np.full(len(ids), np.iinfo(np.int64).max)
+        np.minimum.at(first, pos[has], day[has])
+        a = has & counted[pos]  # registrations of funded loans
+        f = counted & (first < np.iinfo(np.int64).max)  # funded loans with a registration: on their first day
+        cells = np.concatenate([(rows[:, pos[a]] * self.n_days + day[a]).ravel(),
+                                (rows[:, f] * self.n_days + first[f]).ravel()])
+        n_g = len(rows)
+        amount = np.asarray(loan["amount_fen"], dtype=np.int64)
+        vals = np.concatenate([
+            np.tile(np.column_stack([np.ones(int(a.sum()), np.int64), value[a].astype(np.int64),
+                                     np.zeros((int(a.sum()), 2), np.int64)]), (n_g, 1)),
+            np.tile(np.column_stack([np.zeros((int(f.sum()), 2), np.int64), np.ones(int(f.sum()), np.int64),
+                                     amount[f]]), (n_g, 1)),
+        ])
+        _add(self.regs, cells, vals)
+
+    # ---- writing
+
+    def write(self, conn: Connection, batch: int = 20_000) -> bool:
+        """Replace both rollups with the sums (True), or with ``rollup.rebuild`` when they may not be exact."""
+        from api.demo import _add_months, bulk_insert
+
+        if not self.exact or fingerprint() != DEFINITION:
+            rollup.rebuild(conn)
+            return False
+        conn.execute(text(f"DELETE FROM {rollup.TABLE}"))
+        conn.execute(text(f"DELETE FROM {rollup.REG_TABLE}"))
+        n_terms = len(self.terms)
+        grain, key = (np.array([p[i] for p in self.pairs], dtype=object) for i in (0, 1))
+        filled = np.flatnonzero(self.loans[:, self.metrics.index("loan_count")] > 0)  # rebuild: groups of ≥ 1 loan
+        for cells in np.array_split(filled, -(-len(filled) // batch) or 1):  # chunks: few rows in Python at once
+            pair, rest = np.divmod(cells, self.n_days * n_terms)
+            day, ti = np.divmod(rest, n_terms)
+            orig, term = self.day0 + day.astype("timedelta64[D]"), self.terms[ti]
+            bulk_insert(conn, LoanRollup, {
+                "grain": grain[pair], "grain_key": key[pair], "origination_date": orig, "term_months": term,
+                "maturity_date": _add_months(orig, term),
+                **{m: self.loans[cells, j] for j, m in enumerate(self.metrics)},
+            }, batch)
+        filled = np.flatnonzero(self.regs[:, 0] > 0)  # rebuild: groups of ≥ 1 registration
+        for cells in np.array_split(filled, -(-len(filled) // batch) or 1):
+            pair, day = np.divmod(cells, self.n_days)
+            bulk_insert(conn, RegistrationRollup, {
+                "grain": grain[pair], "grain_key": key[pair], "registered_on": self.day0 + day.astype("timedelta64[D]"),
+                **{m: self.regs[cells, j] for j, m in enumerate(REG_COLUMNS)},
+            }, batch)
+        return True
+
+
+def _add(acc: np.ndarray, cells: np.ndarray, vals: np.ndarray) -> None:
+    """``acc[cells] += vals`` with repeated cells summed (sort, then sum each run)."""
+    if len(cells) == 0:
+        return
+    order = np.argsort(cells, kind="stable")
+    cells = cells[order]
+    start = np.flatnonzero(np.r_[True, cells[1:] != cells[:-1]])
+    acc[cells[start]] += np.add.reduceat(vals[order], start, axis=0)
