@@ -6,14 +6,17 @@ issues and the JSON it returns. The reference is a bare FastAPI app whose endpoi
 like the app's routes) replays exactly those statements with their parameters through the same
 SQLAlchemy engine and driver, fetches every row, and returns the same JSON with FastAPI's
 ``JSONResponse``: the ceiling for that SQL and that response. Both apps are served by the same
-``uvicorn`` settings (127.0.0.1 only, same workers, no access log) in child processes, one at a time.
+``uvicorn`` settings (127.0.0.1 only, same workers, no access log) in child processes.
 
 The load: ``--clients`` keep-alive HTTP/1.1 connections (asyncio, loopback) send ``--requests``
 requests in total per round; best of ``--rounds`` rounds on both sides (highest rps, with that
-round's p50/p99 latency). Bounded: at most 20,000 requests per round. ``os.getloadavg()`` is
-printed with the figures (2 shared cores: the client and the server compete for them).
+round's p50/p99 latency). Both servers are up for the whole run (an idle server costs nothing) and
+the sides take turns round by round, so a change in the machine's load reaches both alike.
+Bounded: at most 20,000 requests per round. ``os.getloadavg()`` is printed with the figures
+(2 shared cores: the client and the server compete for them).
 
-Run: ``.venv/bin/python bench/api_load.py [--database-url sqlite:////tmp/book20k.db] [--workers 1]``
+Run: ``.venv/bin/python bench/api_load.py [--database-url sqlite:////tmp/book20k.db] [--workers 1]
+[--endpoints /loans?limit=50]``
 (without a database, a 20,000-loan demo book is generated into a temporary file).
 Goals: ``/loans`` ≥ 50 % and ``/stats/overview`` ≥ 25 % of the reference rps, p99 ≤ 100 ms.
 """
@@ -153,17 +156,25 @@ async def _round(port: int, path: str, token: str | None, clients: int, total: i
     return total / (time.perf_counter() - t0), lat
 
 
-def load(port: int, path: str, token: str | None, clients: int, total: int, rounds: int) -> dict[str, float]:
-    """Best of ``rounds``: highest requests per second, with that round's latency percentiles (ms)."""
-    asyncio.run(_round(port, path, token, clients, min(total, clients * 5)))  # warm every connection path
-    best: tuple[float, list[float]] | None = None
+def load(targets: dict[str, tuple[int, str, str | None]], clients: int, total: int, rounds: int
+         ) -> dict[str, dict[str, float]]:
+    """Best of ``rounds`` per side: highest requests per second, with that round's latency percentiles (ms).
+
+    ``targets`` maps a side to (port, path, token). The sides take turns round by round (app,
+    reference, app, ...), so a change in the machine's load during the run reaches both alike."""
+    for port, path, token in targets.values():
+        asyncio.run(_round(port, path, token, clients, min(total, clients * 5)))  # warm every connection path
+    best: dict[str, tuple[float, list[float]]] = {}
     for _ in range(rounds):
-        rps, lat = asyncio.run(_round(port, path, token, clients, total))
-        if best is None or rps > best[0]:
-            best = (rps, lat)
-    assert best is not None
-    lat = sorted(best[1])
-    return {"rps": best[0], "p50": 1000 * statistics.median(lat), "p99": 1000 * lat[int(0.99 * (len(lat) - 1))]}
+        for side, (port, path, token) in targets.items():
+            rps, lat = asyncio.run(_round(port, path, token, clients, total))
+            if side not in best or rps > best[side][0]:
+                best[side] = (rps, lat)
+    out: dict[str, dict[str, float]] = {}
+    for side, (rps, lat) in best.items():
+        lat = sorted(lat)
+        out[side] = {"rps": rps, "p50": 1000 * statistics.median(lat), "p99": 1000 * lat[int(0.99 * (len(lat) - 1))]}
+    return out
 
 
 # ------------------------------------------------------------------ servers
@@ -207,7 +218,11 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=400, help="requests per round (bounded)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (both apps)")
+    ap.add_argument("--endpoints", nargs="+", choices=sorted(ENDPOINTS), default=sorted(ENDPOINTS),
+                    help="measure only these endpoints (default: all)")
     args = ap.parse_args()
+    for name in set(ENDPOINTS) - set(args.endpoints):
+        del ENDPOINTS[name]
     total = min(args.requests, MAX_REQUESTS)
 
     tmp = tempfile.TemporaryDirectory()
@@ -242,16 +257,20 @@ def main() -> None:
           f"best of {args.rounds}, uvicorn workers={args.workers}, loopback")
     print(f"load average at start: {os.getloadavg()} (2 cores shared)")
     results: dict[str, dict[str, dict[str, float]]] = {}
-    for side, factory in (("app", "bench.api_load:main_app"), ("reference", "bench.api_load:reference_app")):
-        proc, port = serve(factory, env, args.workers)
+    app, app_port = serve("bench.api_load:main_app", env, args.workers)
+    try:
+        ref, ref_port = serve("bench.api_load:reference_app", env, args.workers)
         try:
             for i, entry in enumerate(recorded):
-                path = entry["path"] if side == "app" else f"/ref/{i}"
-                token = tokens[entry["email"]] if side == "app" else None
-                _check_same_json(port, path, token, entry["body"])
-                results.setdefault(entry["name"], {})[side] = load(port, path, token, args.clients, total, args.rounds)
+                token = tokens[entry["email"]]
+                targets = {"app": (app_port, entry["path"], token), "reference": (ref_port, f"/ref/{i}", None)}
+                for port, path, tok in targets.values():
+                    _check_same_json(port, path, tok, entry["body"])
+                results[entry["name"]] = load(targets, args.clients, total, args.rounds)
         finally:
-            stop(proc)
+            stop(ref)
+    finally:
+        stop(app)
     print(f"\n{'endpoint':20s} {'SQL stmts':>9s} {'app rps':>9s} {'ref rps':>9s} {'ratio':>7s} {'goal':>6s} "
           f"{'app p50':>8s} {'app p99':>8s} {'ref p99':>8s}")
     goals = {"/loans?limit=50": 0.50, "/stats/overview": 0.25}

@@ -195,6 +195,8 @@ def main() -> None:
     else:  # PostgreSQL: planner statistics and the visibility map (index-only scans) after the bulk load
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE"))
+    n_funded, principal = check_rollup(engine)
+    print(f"\nloan_rollup equals the loans: {n_funded:,} funded loans, {principal:,} fen principal, every grain")
     print(f"\nloans: {n_loans:,} on {engine.dialect.name}" + (f"  (generated in {gen_s:.0f} s)" if gen_s else ""))
     print(f"load average at start: {os.getloadavg()} (2 cores shared)")
     ref = reference_seconds(engine)
@@ -237,9 +239,15 @@ def main() -> None:
 
 def copy_book(source_url: str, engine: Any, progress: Any = print) -> int:
     """Copy every table of an (already generated) book at ``source_url`` into the empty, migrated database
-    of ``engine`` — PostgreSQL through ``COPY FROM STDIN`` with foreign-key triggers off for the copy,
-    then every id sequence moved past its table's largest id. Returns the rows copied. Faster than
-    generating the same book again (the SQLite book of 1,000,000 loans: a few minutes)."""
+    of ``engine`` — PostgreSQL through ``COPY FROM STDIN`` — then move every id sequence past its table's
+    largest id. Returns the rows copied. Faster than generating the same book again (the SQLite book of
+    1,000,000 loans: a few minutes).
+
+    The copy runs with ``session_replication_role = replica``: foreign-key triggers and the statistics
+    rollup triggers (``loan_rollup``, ``registration_rollup``, see :mod:`api.stats.rollup`) do not fire, so
+    the rollup tables are copied as they are rather than counted again per copied loan (which would double
+    them, and take hours); the role is reset before the connection goes back to the pool, and
+    :func:`check_rollup` compares the rollup with the loans before anything is timed."""
     import json as _json
 
     from sqlalchemy import JSON, inspect
@@ -276,9 +284,37 @@ def copy_book(source_url: str, engine: Any, progress: Any = print) -> int:
                             f'(SELECT MAX(id) FROM "{table.name}"))')
         raw.commit()
     finally:
+        # the connection goes back to the pool: its next user must have the triggers on again
+        raw.rollback()
+        cur = raw.cursor()
+        cur.execute("RESET session_replication_role")
+        raw.commit()
         raw.close()
         src.dispose()
     return total
+
+
+def check_rollup(engine: Any) -> tuple[int, int]:
+    """Check that the statistics rollup equals its loans: for every grain, ``loan_rollup``'s loan count and
+    principal (fen) equal ``SELECT count(*), sum(amount_fen) FROM loan WHERE status IN (funded…)``. A copy
+    with the rollup triggers on would have counted each loan twice (trigger + copied rollup rows). Returns
+    (loans, principal fen); raises if any grain differs."""
+    from sqlalchemy import func, select
+
+    from api.pledge.models import Loan
+    from api.stats.filters import FUNDED_STATUSES
+    from api.stats.models import LoanRollup
+
+    with engine.connect() as conn:
+        want = conn.execute(select(func.count(), func.coalesce(func.sum(Loan.amount_fen), 0))
+                            .where(Loan.status.in_(FUNDED_STATUSES))).one()  # type: ignore[attr-defined]
+        got = conn.execute(select(LoanRollup.grain, func.sum(LoanRollup.loan_count), func.sum(LoanRollup.amount_fen))
+                           .group_by(LoanRollup.grain)).all()
+    want_t = (int(want[0]), int(want[1]))
+    bad = {g: (int(n or 0), int(a or 0)) for g, n, a in got if (int(n or 0), int(a or 0)) != want_t}
+    if bad or not got:
+        raise SystemExit(f"loan_rollup differs from the loans {want_t}: {bad or 'empty'}")
+    return want_t
 
 
 def col_in(column: Any, values: Any) -> Any:

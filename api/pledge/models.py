@@ -118,7 +118,8 @@ class IPAssetBase(SQLModel):
 
 class IPAsset(IPAssetBase, table=True):
     __tablename__ = "ip_asset"
-    __table_args__ = (UniqueConstraint("owner_org_id", "ip_type", "identifier", name="uq_ip_asset_identifier"),)
+    __table_args__ = (UniqueConstraint("owner_org_id", "ip_type", "identifier", name="uq_ip_asset_identifier"),
+                      Index("ix_ip_asset_lapse", "id", "legal_status", "annual_fee_paid_until"))  # bank page, 0017
     id: int | None = Field(default=None, primary_key=True)
     borrower_id: int = Field(foreign_key="borrower.id", index=True)
     owner_org_id: int = Field(foreign_key="organisation.id", index=True)
@@ -149,6 +150,7 @@ class Loan(LoanBase, table=True):
     __table_args__ = (
         Index("ix_loan_orig_province", "origination_date", "province_code"),
         Index("ix_loan_bank_status", "bank_org_id", "status"),
+        Index("ix_loan_bank_book", "bank_org_id", "status", "outstanding_fen", "days_past_due", "id"),  # bank page
         Index("ix_loan_status_orig", "status", "origination_date"),
         Index("ix_loan_industry_orig", "industry", "origination_date"),
         Index("ix_loan_iptype_orig", "primary_ip_type", "origination_date"),
@@ -397,7 +399,8 @@ class BucketHistory(SQLModel, table=True):
     """The overdue bucket and five-class category of a loan at each monitoring run."""
 
     __tablename__ = "pledge_bucket_history"
-    __table_args__ = (Index("ix_pledge_bucket_loan_asof", "loan_id", "as_of"),)
+    __table_args__ = (Index("ix_pledge_bucket_loan_asof", "loan_id", "as_of"),
+                      Index("ix_pledge_bucket_cover", "loan_id", "as_of", "id", "loan_class"))  # provisions, 0017
     id: int | None = Field(default=None, primary_key=True)
     loan_id: int = Field(foreign_key="loan.id")
     as_of: date

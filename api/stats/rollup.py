@@ -169,12 +169,15 @@ def _registration_select(
     else of every loan summed (``aggregate``, the rebuild)."""
     key = "CASE g.grain " + " ".join(f"WHEN '{g}' THEN {k.format(r=loan)}" for g, k in GRAINS.items()) + " END"
     grains = " UNION ALL ".join(f"SELECT '{g}' AS grain" for g in GRAINS)
-    per_loan = (
+    which = f" AND lc.loan_id {loan_id}" if loan_id else ""
+    firsts = (f"SELECT lc.loan_id, MIN(lc.pledge_registered_on) AS first_day FROM {source} lc "
+              f"WHERE lc.pledge_registered_on IS NOT NULL{which} GROUP BY lc.loan_id")
+    per_loan = (  # per loan and registration day, with the loan's first registration day (joined: one pass)
         "SELECT lc.loan_id, lc.pledge_registered_on AS day, COUNT(*) AS n, "
-        f"COALESCE(SUM(lc.appraised_value_fen), 0) AS v, (SELECT MIN(x.pledge_registered_on) FROM {source} x "
-        f"WHERE x.loan_id = lc.loan_id) AS first_day FROM {source} lc "
-        f"WHERE lc.pledge_registered_on IS NOT NULL{f' AND lc.loan_id {loan_id}' if loan_id else ''} "
-        "GROUP BY lc.loan_id, lc.pledge_registered_on"
+        "COALESCE(SUM(lc.appraised_value_fen), 0) AS v, f.first_day "
+        f"FROM {source} lc JOIN ({firsts}) AS f ON f.loan_id = lc.loan_id "
+        f"WHERE lc.pledge_registered_on IS NOT NULL{which} "
+        "GROUP BY lc.loan_id, lc.pledge_registered_on, f.first_day"
     )
     first = "c.day = c.first_day"
     values = [f"{sign}(c.n)", f"{sign}(c.v)", f"{sign}({_if(first)})", f"{sign}({_if(first, f'{loan}.amount_fen')})"]
