@@ -52,6 +52,10 @@ def make_engine(url: str, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, **kw
             cur.close()
 
         return engine
+    if u.get_backend_name() == "postgresql":
+        # JIT compiles a plan above jit_above_cost: 0.1-0.3 s on the index-driven statistics queries, which
+        # then run in milliseconds; none of our statements gains from it
+        kwargs.setdefault("connect_args", {}).setdefault("options", "-c jit=off")
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
 
 

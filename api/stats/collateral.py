@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import BigInteger, String, and_, case, cast, func, literal, null, or_, select, text, true, union_all
+from sqlalchemy import BigInteger, String, and_, case, cast, func, literal, null, or_, select, true, union_all
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
@@ -97,10 +97,6 @@ def collateral_report(
     scope = and_(loan_visibility(org), col(Loan.status).in_(LIVE_STATUSES))
     if bank_org_id:
         scope = and_(scope, col(Loan.bank_org_id) == bank_org_id)
-    if conn.dialect.name == "postgresql":
-        # the per-loan nested loop's estimated cost (48k loans × index seeks) passes PostgreSQL's JIT thresholds:
-        # compiling it costs 0.1-0.3 s and saves nothing on a plan of index seeks; off for this transaction only
-        conn.execute(text("SET LOCAL jit = off"))
     # the per-loan rows are built ONCE (a CTE referenced twice is materialised by SQLite and PostgreSQL) and
     # read by both parts of one statement: the GROUP BY of the three band labels (at most 7×7×7 groups; every
     # total and distribution is an exact integer roll-up of them) and the top ``alert_limit`` flagged loans
