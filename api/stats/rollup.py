@@ -492,6 +492,9 @@ def registration_sums(
         hit = and_(*([G.c.registered_on >= f.date_from] if f.date_from else []),
                    *([G.c.registered_on <= f.date_to] if f.date_to else []), true())
         cols += [func.sum(case((hit, G.c[n]), else_=0)) for n in REG_METRICS]
+    lo = None if any(f.date_from is None for f in periods) else min(f.date_from for f in periods if f.date_from)
+    hi = None if any(f.date_to is None for f in periods) else max(f.date_to for f in periods if f.date_to)
+    span = [*([G.c.registered_on >= lo] if lo else []), *([G.c.registered_on <= hi] if hi else [])]
     row = [int(v or 0) for v in conn.execute(
-        select(*cols).where(G.c.grain == grain[0], G.c.grain_key == grain[1])).one()]
+        select(*cols).where(G.c.grain == grain[0], G.c.grain_key == grain[1], *span)).one()]
     return [(row[4 * k], row[4 * k + 1], row[4 * k + 2], row[4 * k + 3]) for k in range(len(periods))]
