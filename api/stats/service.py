@@ -49,6 +49,7 @@ from api.stats.filters import (
     _int,
     _where,
     may_list_loans,
+    unindexed,
 )
 from api.stats.stock import NplStock, npl_stock, npl_stocks, region_key
 from ipfin import regions
@@ -278,10 +279,14 @@ def breakdowns(
         return _ranked(conn, {k: {key: [n, a, o] for key, n, a, o in rows[k]} for k in keys})
     cols = list(dict.fromkeys(_BREAKDOWN_COLUMNS[k] for k in keys))
     index = [cols.index(_BREAKDOWN_COLUMNS[k]) for k in keys]
+    # grouped by ``+column`` on SQLite: grouping by the bare columns lets the planner walk a dimension's own
+    # (industry, origination_date) index for its order and read every loan row from the table (0.68 s for a
+    # province's year at 1,000,000 loans) instead of range-scanning the covering ``ix_loan_stats`` (0.1 s)
+    grouped = [unindexed(c, type_=c.type) for c in cols]
     stmt = (
-        select(*cols, func.count(), func.sum(col(Loan.amount_fen)), func.sum(col(Loan.outstanding_fen)))
+        select(*grouped, func.count(), func.sum(col(Loan.amount_fen)), func.sum(col(Loan.outstanding_fen)))
         .where(_where(conn, org, flt))
-        .group_by(*cols)
+        .group_by(*grouped)
     )
     totals: dict[str, dict[str, list[int]]] = {k: {} for k in keys}
     n_keys = len(cols)
