@@ -152,6 +152,7 @@ class Loan(LoanBase, table=True):
         Index("ix_loan_bank_status", "bank_org_id", "status"),
         Index("ix_loan_bank_book", "bank_org_id", "status", "outstanding_fen", "days_past_due", "id"),  # bank page
         Index("ix_loan_status_orig", "status", "origination_date"),
+        Index("ix_loan_region_orig", "region_code", "origination_date"),  # a city's or county's loan list
         Index("ix_loan_industry_orig", "industry", "origination_date"),
         Index("ix_loan_iptype_orig", "primary_ip_type", "origination_date"),
         # covering index for the bureau aggregates (api/stats.py): GROUP BY without touching the table
