@@ -206,14 +206,25 @@ def _past_stocks(
         acc = accs.setdefault(row[2] if group is not None else None, {end: [0, 0, 0, 0] for end in ends})
         for k, end in enumerate(ends):
             n_bad, out_bad, n_good, amt_good = (_int(v) for v in row[first + 4 * k: first + 4 + 4 * k])
-            a = acc[end]
-            a[0] += n_bad
-            a[1] += out_bad
-            a[2] += n_bad + n_good
-            a[3] += out_bad + (scheduled_balance_fen(amt_good, d, term, end) if n_good else 0)
+            _add_group(acc[end], n_bad, out_bad, n_good, amt_good, d, term, end)
+    return _stocks(accs, ends, group is not None)
+
+
+def _add_group(
+    a: list[int], n_bad: int, out_bad: int, n_good: int, amt_good: int, d: date, term: int, end: date
+) -> None:
+    """Add one (origination day, term) group running at ``end`` to the accumulator [npl count, npl
+    outstanding, loans, outstanding]: non-performing at their balance, performing at the scheduled one."""
+    a[0] += n_bad
+    a[1] += out_bad
+    a[2] += n_bad + n_good
+    a[3] += out_bad + (scheduled_balance_fen(amt_good, d, term, end) if n_good else 0)
+
+
+def _stocks(accs: dict[Any, dict[date, list[int]]], ends: list[date], grouped: bool) -> Any:
     found = {g: {end: NplStock(end, False, a[2], a[3], a[0], a[1]) for end, a in acc.items()}
              for g, acc in accs.items()}
-    if group is not None:
+    if grouped:
         return found
     return found.get(None) or {end: NplStock(end, False, 0, 0, 0, 0) for end in ends}
 
@@ -265,15 +276,6 @@ def _past_stocks_rolled(
             n_def, out_def, amt_def = b[3 * k: 3 * k + 3]
             if not n_all:
                 continue
-            n_bad, out_bad = n_und + n_def, out_und + out_def
-            n_good, amt_good = n_all - n_bad, amt_all - amt_und - amt_def
-            a = acc[end]
-            a[0] += n_bad
-            a[1] += out_bad
-            a[2] += n_all
-            a[3] += out_bad + (scheduled_balance_fen(amt_good, d, term, end) if n_good else 0)
-    found = {g: {end: NplStock(end, False, a[2], a[3], a[0], a[1]) for end, a in acc.items()}
-             for g, acc in accs.items()}
-    if group is not None:
-        return found
-    return found.get(None) or {end: NplStock(end, False, 0, 0, 0, 0) for end in ends}
+            n_bad = n_und + n_def
+            _add_group(acc[end], n_bad, out_und + out_def, n_all - n_bad, amt_all - amt_und - amt_def, d, term, end)
+    return _stocks(accs, ends, group is not None)
