@@ -473,6 +473,12 @@ def breakdown_sums(
     return [(str(k), int(n or 0), int(a or 0), int(o or 0)) for k, n, a, o in conn.execute(stmt) if n]
 
 
+def origination_span(grain: tuple[str, str]) -> Any:
+    """SELECT of the first and last origination day of the grain's funded loans (NULLs without any)."""
+    return (select(func.min(R.c.origination_date), func.max(R.c.origination_date))
+            .where(*_grain_rows(grain), R.c.loan_count > 0))
+
+
 def daily_sums(conn: Connection, grain: tuple[str, str], flt: LoanFilter) -> list[tuple[date, int, int]]:
     """(origination day, loans, principal) over ``flt``'s dates, by day."""
     stmt = (select(R.c.origination_date, func.sum(R.c.loan_count), func.sum(R.c.amount_fen))

@@ -385,9 +385,10 @@ def timeseries(conn: Connection, org: Organisation, flt: LoanFilter, granularity
 
 def data_period(conn: Connection, org: Organisation) -> tuple[date | None, date | None]:
     """First and last origination date of the funded loans the organisation sees."""
-    stmt = select(func.min(col(Loan.origination_date)), func.max(col(Loan.origination_date))).where(
-        _where(conn, org, LoanFilter())
-    )
+    grain = rollup.grain_of(org, LoanFilter())
+    stmt = rollup.origination_span(grain) if grain else select(
+        func.min(col(Loan.origination_date)), func.max(col(Loan.origination_date))).where(
+        _where(conn, org, LoanFilter()))
     lo, hi = conn.execute(stmt).one()
     return (date.fromisoformat(str(lo)) if lo else None, date.fromisoformat(str(hi)) if hi else None)
 

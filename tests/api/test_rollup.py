@@ -192,6 +192,7 @@ def _figures(conn: Any, org: Any, flt: LoanFilter, threshold: int) -> dict[str, 
     out["series"] = stats_service.timeseries(conn, org, flt, "month")
     out["npl_by_province"] = npl_stock_by_region(conn, org, flt, "province", TODAY)
     out["stocks_now"] = npl_stocks(conn, org, [flt], date(2026, 12, 1))
+    out["data_period"] = stats_service.data_period(conn, org)
     return out
 
 
