@@ -3,10 +3,12 @@
 The bureau overview at national scale cannot scan a million loans per callback, so the figures that
 add up — financing, inclusive loans, vintage defaults, the current book, the running book at a past
 period end — are read from :class:`api.stats.models.LoanRollup`: per grain (``all`` or one of the
-dimensions ``province``, ``industry``, ``ip_type``, ``bank``), origination day, term and maturity.
-Database triggers on ``loan`` (SQLite and PostgreSQL, installed by migration ``0016_loan_rollup``)
-subtract a row's old contribution and add its new one in the same transaction as the write, so
-every path that changes a loan — API, jobs, bulk demo loads, a SQL console — keeps it exact.
+dimensions ``province``, ``industry``, ``ip_type``, ``bank``), origination day, term and maturity;
+pledge registrations from :class:`api.stats.models.RegistrationRollup`, per grain and day.
+Database triggers on ``loan`` and ``loan_collateral`` (SQLite and PostgreSQL, installed by migration
+``0016_loan_rollup``) take a row's old contribution out and put its new one in, in the same
+transaction as the write, so every path that changes a loan — API, jobs, bulk loads, a SQL
+console — keeps them exact (``ipfin db check-rollups`` verifies, ``rebuild-rollups`` repairs).
 
 Each metric is defined once, in :data:`METRICS`, as SQL over one loan row; the triggers and
 :func:`rebuild` are generated from it, and ``tests/api/test_rollup.py`` checks after every kind of
