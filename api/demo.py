@@ -739,7 +739,7 @@ def _generate_loans_and_domains(
         [_next_id(conn, m) for m in (Borrower, Loan, IPAsset, CollateralValuation)],
     )
     sums = _book_rollup(plan)
-    with _rollups_from_blocks(conn, sums, batch, say):
+    with rollup.without_triggers(conn, refill=_write_sums(sums, batch, say)):
         counts = {"borrowers": 0, "loans": 0, "ip_assets": 0}
         tables = {"borrower": Borrower, "loan": Loan, "ip_asset": IPAsset, "loan_collateral": LoanCollateral,
                   "pledge_collateral_valuation": CollateralValuation}
@@ -798,19 +798,15 @@ def _book_rollup(plan: Plan) -> Any:
     return BookRollup(keys, TERMS_MONTHS, date(FIRST_YEAR - 1, 1, 1), plan.as_of)
 
 
-@contextmanager
-def _rollups_from_blocks(conn: Connection, sums: Any, batch: int, say: Callable[[str], None]) -> Iterator[None]:
-    """``rollup.without_triggers`` with the rollups written from the blocks' sums (the same rows as
-    ``rollup.rebuild``, checked by tests/api/test_demo_data.py; ``rollup.rebuild`` itself when the sums
-    may not be exact): the triggers dropped for the load and re-created after it, in the caller's
-    transaction."""
-    dialect = conn.dialect.name
-    for stmt in [*rollup.drop_trigger_ddl(dialect), *rollup.drop_registration_trigger_ddl(dialect)]:
-        conn.exec_driver_sql(stmt)
-    yield
-    summed = sums.write(conn, batch)
-    say(f"statistics rollup {'summed from the blocks' if summed else 'rebuilt from the book'}; triggers")
-    rollup.install_triggers(conn)
+def _write_sums(sums: Any, batch: int, say: Callable[[str], None]) -> Callable[[Connection], None]:
+    """The rollups' refill after the load: the blocks' sums (the same rows as ``rollup.rebuild``, checked
+    by tests/api/test_demo_data.py), or ``rollup.rebuild`` itself when the sums may not be exact."""
+
+    def refill(conn: Connection) -> None:
+        summed = sums.write(conn, batch)
+        say(f"statistics rollup {'summed from the blocks' if summed else 'rebuilt from the book'}; triggers")
+
+    return refill
 
 
 SQLITE_BULK_PRAGMAS = {"foreign_keys": ("OFF", "ON"), "synchronous": ("OFF", "NORMAL"),

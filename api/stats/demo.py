@@ -39,21 +39,9 @@ DEFINITION = "2eaa9b7028a94ed1"
 REG_COLUMNS = ("registration_count", "pledged_value_fen", "loan_count", "amount_fen")
 
 
-class _Recorder:
-    """Stands in for a connection: records the SQL text ``rollup.rebuild`` would execute."""
-
-    def __init__(self) -> None:
-        self.sql: list[str] = []
-
-    def execute(self, stmt: Any) -> None:
-        self.sql.append(str(stmt))
-
-
 def fingerprint() -> str:
     """Fingerprint of the rollups' definition: the statements ``rollup.rebuild`` runs."""
-    rec = _Recorder()
-    rollup.rebuild(rec)  # type: ignore[arg-type]
-    return hashlib.sha256("\n".join(rec.sql).encode()).hexdigest()[:16]
+    return hashlib.sha256("\n".join(rollup.rebuild_statements()).encode()).hexdigest()[:16]
 
 
 def _lookup(vocab: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -21,7 +21,7 @@ two or more dimensions at once, other inclusive thresholds, and the loans defaul
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date
@@ -299,13 +299,16 @@ def rebuild_sql(grain: str) -> str:
     )
 
 
+def rebuild_statements() -> list[str]:
+    """The SQL :func:`rebuild` runs, in order: the rollups' definition as the loans' GROUP BYs."""
+    return [f"DELETE FROM {TABLE}", *(rebuild_sql(grain) for grain in GRAINS), f"DELETE FROM {REG_TABLE}",
+            _registration_upsert(_registration_select("L", None, aggregate=True))]
+
+
 def rebuild(conn: Connection) -> None:
-    """Recompute ``loan_rollup`` from the loans (migration backfill; after a bulk load without triggers)."""
-    conn.execute(text(f"DELETE FROM {TABLE}"))
-    for grain in GRAINS:
-        conn.execute(text(rebuild_sql(grain)))
-    conn.execute(text(f"DELETE FROM {REG_TABLE}"))
-    conn.execute(text(_registration_upsert(_registration_select("L", None, aggregate=True))))
+    """Recompute both rollups from the loans (migration backfill; after a bulk load without triggers)."""
+    for stmt in rebuild_statements():
+        conn.execute(text(stmt))
 
 
 def snapshot(conn: Connection) -> list[tuple[Any, ...]]:
@@ -332,14 +335,15 @@ def differences(conn: Connection) -> list[tuple[Any, ...]]:
 
 
 @contextmanager
-def without_triggers(conn: Connection) -> Iterator[None]:
-    """Bulk loads: drop the triggers, load, then rebuild the rollup once and re-create them — in
-    the caller's transaction, so a failed load leaves triggers and rollup as they were."""
+def without_triggers(conn: Connection, refill: Callable[[Connection], Any] = rebuild) -> Iterator[None]:
+    """Bulk loads: drop the triggers, load, then fill the rollups once (``refill``: :func:`rebuild`, or a
+    loader's own exact sums) and re-create the triggers — in the caller's transaction, so a failed load
+    leaves triggers and rollups as they were."""
     dialect = conn.dialect.name
     for stmt in [*drop_trigger_ddl(dialect), *drop_registration_trigger_ddl(dialect)]:
         conn.exec_driver_sql(stmt)
     yield
-    rebuild(conn)
+    refill(conn)
     install_triggers(conn)
 
 
