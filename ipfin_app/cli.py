@@ -86,8 +86,13 @@ def cmd_db(args: argparse.Namespace) -> int:
 def _rollups(engine: Any, rebuild: bool) -> int:
     """``check-rollups``: whether the statistics rollups equal a rebuild from the loans (exit 1 if not);
     ``rebuild-rollups``: recompute them in one transaction (after loading data with triggers off)."""
+    from api.core.db import head_revisions, schema_revisions
     from api.stats import rollup
 
+    if set(schema_revisions(engine)) != set(head_revisions()):
+        print("ipfin: the database schema is not at the latest revision (no rollups yet); run "
+              "`ipfin db upgrade` first: it builds them", file=sys.stderr)
+        return 1
     with engine.begin() as conn:
         if rebuild:
             rollup.rebuild(conn)

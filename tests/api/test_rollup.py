@@ -258,3 +258,17 @@ def test_the_check_finds_a_rollup_that_drifted_and_the_rebuild_repairs_it(
     assert main(["db", "rebuild-rollups", "--database-url", url]) == 0
     assert main(["db", "check-rollups", "--database-url", url]) == 0
     assert_rollup_equals_the_loans(engine)
+
+
+def test_the_rollup_commands_on_a_database_not_yet_migrated_say_to_upgrade_first(
+    engine: Any, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ipfin_app.cli import main
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    try:
+        assert main(["db", "check-rollups", "--database-url", url]) == 1
+        assert main(["db", "rebuild-rollups", "--database-url", url]) == 1
+    finally:
+        main(["db", "current", "--database-url", engine.url.render_as_string(hide_password=False)])
+    assert capsys.readouterr().err.count("run `ipfin db upgrade` first") == 2
