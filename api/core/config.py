@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     bureau_loan_level_access: bool = True
     inclusive_loan_threshold_cny: int = 10_000_000
     demo_loans: int = 20_000
+    result_cache: bool = Field(default=True, description="serve repeated statistics requests from the per-data-"
+                                                           "version cache (api.core.result_cache)")
 
     @property
     def session_cookie_secure(self) -> bool:

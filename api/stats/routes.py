@@ -6,13 +6,17 @@ may see in aggregate (a regional bureau: its region; a bank: its own loans).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from pydantic import BaseModel, Field
+from sqlmodel import Session
 
+from api.core import result_cache
 from api.core.deps import CurrentOrg, SessionDep
+from api.identity.models import Organisation
 from api.pledge.models import IPType
 from api.stats import filters as stats_filters
 from api.stats import kpis as stats_kpis
@@ -121,7 +125,7 @@ def _unprocessable(exc: ValueError) -> HTTPException:
     )
 
 
-def loan_filter(
+async def loan_filter(
     date_from: date | None = None,
     date_to: date | None = None,
     province_code: RegionCode | None = None,
@@ -156,18 +160,27 @@ def default_period(today: date) -> tuple[date, date]:
 FilterDep = Annotated[stats_filters.LoanFilter, Depends(loan_filter)]
 
 
+def _json(session: Session, org: Organisation, key: Hashable, compute: Callable[[], BaseModel]) -> Response:
+    """The figures as JSON, computed once per data version, caller and parameters
+    (:mod:`api.core.result_cache`): a repeated request while nothing was written costs the caller's
+    query and one version read."""
+    body = result_cache.cached(session.connection(), (org.id, date.today(), key),
+                               lambda: compute().model_dump_json().encode())
+    return Response(body, media_type="application/json")
+
+
 @router.get("/overview", response_model=OverviewOut)
 def get_overview(
     session: SessionDep,
     org: CurrentOrg,
     flt: FilterDep,
     inclusive_threshold_cny: Annotated[int, Query(gt=0, le=10**12)] = 10_000_000,
-) -> OverviewOut:
+) -> Response:
     """Financing, loans, enterprises, inclusive share, NPL ratio (stock at period end), vintage default
     rate, compensation by party, pledge registrations and programme budgets used, with 环比 and 同比 and
     each figure's definition."""
-    figures = stats_kpis.bureau_overview(session.connection(), org, flt, date.today(), inclusive_threshold_cny)
-    return OverviewOut(**figures)
+    return _json(session, org, ("overview", flt, inclusive_threshold_cny), lambda: OverviewOut(
+        **stats_kpis.bureau_overview(session.connection(), org, flt, date.today(), inclusive_threshold_cny)))
 
 
 @router.get("/breakdown", response_model=BreakdownOut)
@@ -176,10 +189,11 @@ def get_breakdown(
     org: CurrentOrg,
     flt: FilterDep,
     by: Literal["province", "city", "county", "industry", "ip_type", "bank", "status"] = "province",
-) -> BreakdownOut:
+) -> Response:
     """Loans, principal and outstanding (fen) by province, city, county, industry, IP type, bank or status."""
-    rows = stats_service.breakdown(session.connection(), org, flt, by)
-    return BreakdownOut(by=by, filter=flt.as_dict(), data=[r.__dict__ for r in rows])
+    return _json(session, org, ("breakdown", flt, by), lambda: BreakdownOut(
+        by=by, filter=flt.as_dict(),
+        data=[r.__dict__ for r in stats_service.breakdown(session.connection(), org, flt, by)]))
 
 
 @router.get("/timeseries", response_model=TimeseriesOut)
@@ -188,7 +202,8 @@ def get_timeseries(
     org: CurrentOrg,
     flt: FilterDep,
     granularity: Literal["month", "quarter", "year"] = "month",
-) -> TimeseriesOut:
+) -> Response:
     """Financing per month, quarter or year (zeros filled over the requested period)."""
-    rows = stats_service.timeseries(session.connection(), org, flt, granularity)
-    return TimeseriesOut(granularity=granularity, filter=flt.as_dict(), data=[r.__dict__ for r in rows])
+    return _json(session, org, ("timeseries", flt, granularity), lambda: TimeseriesOut(
+        granularity=granularity, filter=flt.as_dict(),
+        data=[r.__dict__ for r in stats_service.timeseries(session.connection(), org, flt, granularity)]))
