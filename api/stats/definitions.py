@@ -28,13 +28,13 @@ DEFINITIONS: dict[str, dict[str, str]] = {
         "zh": "不良率（存量口径）：期末不良贷款余额 ÷ 期末贷款余额。期末为今天或以后时按贷款当前状态"
               "（违约、理赔中、处置中或逾期90天以上为不良）；历史期末按期末在贷（发放≤期末<到期）贷款计，"
               "违约日期≤期末为不良（无违约日期而当前为不良的按不良计；余额取违约后余额），"
-              "正常贷款余额按等额本金计划推算。",
+              "正常贷款余额按直线摊还计划推算（同一发放日、同一期限的贷款合计后四舍五入到分）。",
         "en": "NPL ratio (stock): non-performing outstanding ÷ outstanding at period end. For a period ending "
               "today or later, at the loans' current status (default, in claim, in disposal or >90 days past "
               "due). For a past period end: loans running then (originated ≤ end < maturity), non-performing "
               "if their default date ≤ end (or, without a recorded default date, if non-performing now), "
               "at the post-default balance; a performing loan's balance is its straight-line scheduled "
-              "principal at the end.",
+              "principal at the end (summed per origination day and term, rounded half-up to the fen).",
     },
     "vintage_default_rate": {
         "zh": "批次违约率（按发放期）：期内发放的贷款中至今已违约（有违约日期）的本金占比，与不良率口径不同。",

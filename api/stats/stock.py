@@ -2,8 +2,10 @@
 
 A period end of today or later uses the loans' current status and outstanding; a past end
 reconstructs the loans running then from their dates (definition: ``npl_ratio`` in
-:data:`api.stats.definitions.DEFINITIONS`). The schedule arithmetic of a past end is done in
-Python over a GROUP BY of (origination day, term) — a few thousand groups — exact to the fen.
+:data:`api.stats.definitions.DEFINITIONS`). The schedule arithmetic of a past end runs per
+(origination day, term) group, exact to the fen: in Python over the loans' GROUP BY, and in SQL
+(integer arithmetic, the same half-up rounding per group) over the rollup's — so only sums per
+region come back — with Python's big integers as the fallback for a group past 64 bits.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from datetime import date
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import and_, case, func, not_, or_, select
+from sqlalchemy import BigInteger, and_, case, cast, func, literal_column, not_, or_, select
 from sqlalchemy.engine import Connection
 from sqlmodel import col
 
@@ -21,6 +23,7 @@ from api.identity.models import Organisation
 from api.pledge.models import Loan
 from api.stats import rollup
 from api.stats.filters import LIVE_STATUSES, NPL_DAYS_PAST_DUE, NPL_STATUSES, LoanFilter, _int, _where, unindexed
+from api.stats.models import LoanRollup
 from ipfin import regions
 
 DAYS_PER_MONTH = Fraction(304375, 10000)
@@ -244,27 +247,144 @@ def _past_stocks_rolled(
     conn: Connection, org: Organisation, base: LoanFilter, ends: list[date], grain: tuple[str, str | None],
     group: Any,
 ) -> Any:
-    """:func:`_past_stocks` from the rollup: the running book per (origination day, term) from
-    ``loan_rollup`` less the loans defaulted by each end, read from the loans through the index of
-    default dates (a few thousand), so every group's performing principal — and its scheduled balance,
-    rounded per group — is exactly the loans' query's."""
-    rows = rollup.running_sums(conn, grain, ends, by_key=group is not None)
+    """:func:`_past_stocks` from the rollup, summed in SQL: the running book per (origination day, term)
+    from ``loan_rollup`` less the loans defaulted by each end (read from the loans through the index of
+    default dates), each group's scheduled balance computed — and rounded half-up per group — in the
+    database with the integer arithmetic of :func:`scheduled_balance_fen`, so only the sums per key come
+    back. Falls back to :func:`_past_stocks_rolled_py` (same figures, big integers in Python) when a
+    group's principal is too large for 64-bit arithmetic, or on a dialect without a day-number SQL."""
+    accs = _rolled_sums_sql(conn, org, base, ends, grain, group)
+    if accs is None:
+        return _past_stocks_rolled_py(conn, org, base, ends, grain, group)
+    return _stocks(accs, ends, group is not None)
+
+
+def _defaulted_by_end(conn: Connection, org: Organisation, base: LoanFilter, ends: list[date], group: Any) -> Any:
+    """SELECT of the loans defaulted by each end (and running then) per (origination day, term[, group]):
+    per end their count, outstanding and principal (fen), labelled ``nd{k}``, ``od{k}``, ``ad{k}``."""
     orig = unindexed(col(Loan.origination_date), type_=Loan.__table__.c.origination_date.type)  # type: ignore[attr-defined]
-    keys = [orig, col(Loan.term_months), *([group] if group is not None else [])]
+    keys = [orig.label("orig"), col(Loan.term_months).label("term"),
+            *([group.label("gkey")] if group is not None else [])]
     cols: list[Any] = []
-    for end in ends:
+    for k, end in enumerate(ends):
         hit = and_(col(Loan.origination_date) <= end, col(Loan.maturity_date) > end, col(Loan.default_date) <= end)
-        cols += [func.sum(case((hit, 1), else_=0)), func.sum(case((hit, col(Loan.outstanding_fen)), else_=0)),
-                 func.sum(case((hit, col(Loan.amount_fen)), else_=0))]
-    defaulted = (select(*keys, *cols)
-                 .where(_where(conn, org, base), col(Loan.default_date).is_not(None),
-                        col(Loan.default_date) <= max(ends), orig <= max(ends),
-                        unindexed(col(Loan.maturity_date), type_=Loan.__table__.c.maturity_date.type) > min(ends))  # type: ignore[attr-defined]
-                 .group_by(*keys))
+        cols += [cast(func.sum(case((hit, v), else_=0)), BigInteger).label(f"{a}{k}")
+                 for a, v in (("nd", 1), ("od", col(Loan.outstanding_fen)), ("ad", col(Loan.amount_fen)))]
+    return (select(*keys, *cols)
+            .where(_where(conn, org, base), col(Loan.default_date).is_not(None),
+                   col(Loan.default_date) <= max(ends), orig <= max(ends),
+                   unindexed(col(Loan.maturity_date), type_=Loan.__table__.c.maturity_date.type) > min(ends))  # type: ignore[attr-defined]
+            .group_by(*[c.element for c in keys]))
+
+
+_EPOCH = date(1970, 1, 1)
+_DAY_NUMBER_SQL: dict[str, str] = {
+    "postgresql": "(loan_rollup.origination_date - DATE '1970-01-01')",
+    "sqlite": "CAST(julianday(loan_rollup.origination_date) - 2440587.5 AS INTEGER)",
+}
+"""Dialect → SQL of ``loan_rollup.origination_date`` as days since 1970-01-01 (exact integers)."""
+
+BIGINT_MAX = 2**63 - 1
+
+
+def _group_constants(day_sql: str) -> list[Any]:
+    """Columns of a rollup group (origination day, term) computed once per group: ``day`` (days since
+    1970-01-01), ``den`` = 487 × term (30.4375 = 487/16 days a month, :data:`DAYS_PER_MONTH`) and ``lim``,
+    the largest performing principal (fen) whose 2 × amt × den + den fits in a signed 64-bit integer."""
+    term = "loan_rollup.term_months"
+    den = f"({DAYS_PER_MONTH.numerator} * {term})"
+    lim = f"CASE WHEN {term} > 0 THEN ({BIGINT_MAX} - {den}) / (2 * {den}) ELSE 0 END"
+    return [literal_column(day_sql).label("day"), literal_column(den).label("den"), literal_column(lim).label("lim")]
+
+
+def _scheduled_sql(g: str, k: int, end: date) -> tuple[str, str]:
+    """SQL of :func:`scheduled_balance_fen` of group row ``g`` at ``end`` (the ``k``-th end: performing
+    principal ``ag{k}``, loans ``n{k}``, non-performing ``nb{k}``), and SQL of 1 when the group cannot be
+    computed exactly in 64-bit integers (its balance SQL then gives 0 and the caller must not use it).
+
+    Integer arithmetic, as in Python: num = den − 16 × days clamped to [0, den], balance =
+    (2 × amt × num + den) div (2 × den) — half-up per group. Only a principal in [0, lim] is computed, so
+    nothing overflows and nothing negative is divided (SQL's integer ``/`` truncates, Python's ``//`` floors)."""
+    raw = f"({g}.den - ({(end - _EPOCH).days} - {g}.day) * {DAYS_PER_MONTH.denominator})"
+    num = f"(CASE WHEN {raw} < 0 THEN 0 WHEN {raw} > {g}.den THEN {g}.den ELSE {raw} END)"
+    amt, used = f"{g}.ag{k}", f"({g}.n{k} <> {g}.nb{k} AND {g}.den > 0)"  # Python: `if n_good`, term > 0
+    outside = f"({amt} < 0 OR {amt} > {g}.lim)"
+    balance = f"CASE WHEN NOT {used} OR {outside} THEN 0 ELSE (2 * {amt} * {num} + {g}.den) / (2 * {g}.den) END"
+    return balance, f"CASE WHEN {used} AND {outside} THEN 1 ELSE 0 END"
+
+
+def _rolled_sums_sql(
+    conn: Connection, org: Organisation, base: LoanFilter, ends: list[date], grain: tuple[str, str | None],
+    group: Any,
+) -> dict[Any, dict[date, list[int]]] | None:
+    """Per key (None without ``group``) and end: [npl count, npl outstanding, loans, outstanding] (fen) in
+    ONE statement — rollup groups LEFT JOINed to the defaulted loans' groups, summed per key. None when a
+    group's principal is outside [0, 2^63 / (2 × den)) or the dialect has no day-number SQL."""
+    day = _DAY_NUMBER_SQL.get(conn.dialect.name)
+    if day is None:
+        return None
+    R = LoanRollup.__table__  # type: ignore[attr-defined]
+    by_key = group is not None
+    name, key = grain
+    rcols: list[Any] = []
+    for k, end in enumerate(ends):
+        running = and_(R.c.origination_date <= end, R.c.maturity_date > end)
+        rcols += [cast(func.sum(case((running, R.c[c]), else_=0)), BigInteger).label(f"{a}{k}")
+                  for a, c in (("n", "loan_count"), ("amt", "amount_fen"), ("nu", "undated_npl_count"),
+                               ("ou", "undated_npl_outstanding_fen"), ("au", "undated_npl_amount_fen"))]
+    rkeys = [*([R.c.grain_key] if by_key else []), R.c.origination_date, R.c.term_months]  # the primary key's order
+    r = (select(R.c.origination_date.label("orig"), R.c.term_months.label("term"),
+                *([R.c.grain_key.label("gkey")] if by_key else []), *_group_constants(day), *rcols)
+         .where(R.c.grain == name, *([R.c.grain_key == key] if key is not None else []),
+                R.c.origination_date <= max(ends), R.c.maturity_date > min(ends), R.c.loan_count > 0)
+         .group_by(*rkeys).subquery("r0"))
+    d = _defaulted_by_end(conn, org, base, ends, group).subquery("d")
+    # ``+r0.orig`` on SQLite: both sides then compare without affinity, so the automatic index on d covers
+    # the origination day too (with NUMERIC affinity on one side only it covers term and key alone: 10× slower)
+    orig = unindexed(r.c.orig, type_=R.c.origination_date.type)
+    on = and_(orig == d.c.orig, r.c.term == d.c.term, *([r.c.gkey == d.c.gkey] if by_key else []))
+    per_group = [*([r.c.gkey] if by_key else []), r.c.day, r.c.den, r.c.lim]
+    for k in range(len(ends)):
+        per_group += [r.c[f"n{k}"],
+                      (r.c[f"nu{k}"] + func.coalesce(d.c[f"nd{k}"], 0)).label(f"nb{k}"),
+                      (r.c[f"ou{k}"] + func.coalesce(d.c[f"od{k}"], 0)).label(f"ob{k}"),
+                      (r.c[f"amt{k}"] - r.c[f"au{k}"] - func.coalesce(d.c[f"ad{k}"], 0)).label(f"ag{k}")]
+    g = select(*per_group).select_from(r.outerjoin(d, on)).subquery("g")
+    sums: list[Any] = []
+    for k, end in enumerate(ends):
+        balance_sql, unsafe_sql = _scheduled_sql("g", k, end)
+        sums += [func.sum(g.c[f"n{k}"]), func.sum(g.c[f"nb{k}"]), func.sum(g.c[f"ob{k}"]),
+                 func.sum(literal_column(balance_sql)), func.sum(literal_column(unsafe_sql))]
+    stmt = select(*([g.c.gkey] if by_key else []), *sums).select_from(g)
+    if by_key:
+        stmt = stmt.group_by(g.c.gkey)
+    accs: dict[Any, dict[date, list[int]]] = {}
+    first = 1 if by_key else 0
+    for row in conn.execute(stmt):
+        if not by_key and row[0] is None:
+            continue  # no group at all: the empty book
+        acc = accs.setdefault(row[0] if by_key else None, {})
+        for k, end in enumerate(ends):
+            n, n_bad, out_bad, balance, unsafe = (_int(v) for v in row[first + 5 * k: first + 5 * k + 5])
+            if unsafe:
+                return None
+            acc[end] = [n_bad, out_bad, n, out_bad + balance]
+    return accs
+
+
+def _past_stocks_rolled_py(
+    conn: Connection, org: Organisation, base: LoanFilter, ends: list[date], grain: tuple[str, str | None],
+    group: Any,
+) -> Any:
+    """:func:`_past_stocks_rolled` with the per-group arithmetic in Python (big integers): the running
+    book per (origination day, term) from ``loan_rollup`` less the loans defaulted by each end, every
+    group's scheduled balance rounded per group — exactly the loans' query's figures."""
+    rows = rollup.running_sums(conn, grain, ends, by_key=group is not None)
     bad: dict[tuple[Any, ...], list[int]] = {}
-    for row in conn.execute(defaulted):
+    n_keys = 3 if group is not None else 2
+    for row in conn.execute(_defaulted_by_end(conn, org, base, ends, group)):
         d = row[0] if isinstance(row[0], date) else date.fromisoformat(str(row[0]))
-        bad[(d, int(row[1]), *row[2:len(keys)])] = [_int(v) for v in row[len(keys):]]
+        bad[(d, int(row[1]), *row[2:n_keys])] = [_int(v) for v in row[n_keys:]]
     accs: dict[Any, dict[date, list[int]]] = {}
     for key, v in rows.items():
         d = key[0] if isinstance(key[0], date) else date.fromisoformat(str(key[0]))

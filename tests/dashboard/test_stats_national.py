@@ -133,8 +133,11 @@ LOANS = st.lists(st.tuples(
 
 
 def _raw_stock(rows: list[tuple[Any, ...]], end: date, today: date) -> tuple[int, int]:
-    """The stock's definition applied loan by loan (the reference the SQL must equal)."""
+    """The stock's definition applied loan by loan (the reference the SQL must equal): a performing
+    loan's scheduled principal is summed per origination day and term and rounded once per group (two
+    1-fen loans 5 months into 12 are 1.17 fen together → 1, not 1 + 1)."""
     out = npl = 0
+    performing: dict[tuple[date, int], int] = {}
     for orig, term, status, amount, out_pct, dpd, _, maturity, dd in rows:
         current_npl = status in NPL_STATUSES or dpd > 90
         if orig > end:
@@ -152,7 +155,8 @@ def _raw_stock(rows: list[tuple[Any, ...]], end: date, today: date) -> tuple[int
             out += bal
             npl += bal
         else:
-            out += scheduled_balance_fen(amount, orig, term, end)
+            performing[(orig, term)] = performing.get((orig, term), 0) + amount
+    out += sum(scheduled_balance_fen(amount, orig, term, end) for (orig, term), amount in performing.items())
     return out, npl
 
 
