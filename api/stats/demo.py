@@ -3,10 +3,11 @@ in memory, instead of ``rollup.rebuild``'s GROUP BYs over the whole book after t
 
 ``api.demo`` loads with the rollup triggers dropped. Rebuilding both rollups from a million loans
 and 1.5 million collateral links with ``rollup.rebuild`` costs more CPU than generating the loans
-(the registration rollup's correlated first-registration look-up and five sorts of the book);
-:class:`BookRollup` adds each block's contributions into dense integer arrays per (grain key,
-origination day, term) and per (grain key, registration day), and :meth:`BookRollup.write` inserts
-the non-empty cells once, in primary-key order.
+(the registration rollup's correlated first-registration look-up and a sort of the book per grain);
+:class:`BookRollup` sums each block's contributions per (grain key, origination day, term) and per
+(grain key, registration day) — sparse integer sums, merged as they grow: with the two-dimension
+grains there are over a thousand grain keys, too many cells for dense arrays — and
+:meth:`BookRollup.write` inserts the non-empty cells once, in primary-key order.
 
 ``rollup.rebuild`` stays the one definition. The sums here follow ``rollup.METRICS`` and the
 registration rollup's SELECT (every funded loan once per grain; a loan's registrations on their
@@ -34,7 +35,7 @@ from api.stats import rollup
 from api.stats.filters import FUNDED_STATUSES, LIVE_STATUSES, NPL_DAYS_PAST_DUE, NPL_STATUSES
 from api.stats.models import LoanRollup, RegistrationRollup
 
-DEFINITION = "2eaa9b7028a94ed1"
+DEFINITION = "11f3eef3d858df9e"
 """First 16 hex digits of the SHA-256 of the statements ``rollup.rebuild`` runs (see :func:`fingerprint`)."""
 REG_COLUMNS = ("registration_count", "pledged_value_fen", "loan_count", "amount_fen")
 
@@ -53,20 +54,22 @@ def _lookup(vocab: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarr
 class BookRollup:
     """Both rollups of a book, summed block by block (see the module docstring).
 
-    ``keys``: every grain's possible keys (``bank``: organisation ids as text); ``terms``: the
-    possible terms (months); origination and registration days from ``first_day`` to ``as_of``.
+    ``keys``: every dimension's possible values (``bank``: organisation ids as text; a pair grain's keys
+    are every two values joined by ``rollup.SEPARATOR``); ``terms``: the possible terms (months);
+    origination and registration days from ``first_day`` to ``as_of``.
     """
 
     def __init__(self, keys: Mapping[str, Sequence[Any]], terms: Sequence[int], first_day: date, as_of: date) -> None:
-        self.pairs = sorted((g, str(k)) for g in rollup.GRAINS for k in ([""] if g == "all" else keys[g]))
-        self.grain_vocab = {g: np.array(sorted(str(k) for k in keys[g])) for g in rollup.GRAINS if g != "all"}
+        vocab = {g: sorted(_grain_keys(g, keys)) for g in rollup.GRAINS}
+        self.pairs = sorted((g, k) for g in rollup.GRAINS for k in vocab[g])
+        self.grain_vocab = {g: np.array(vocab[g]) for g in rollup.GRAINS if g != "all"}
         self.grain_offset = {g: next(i for i, (h, _) in enumerate(self.pairs) if h == g) for g in rollup.GRAINS}
         self.terms = np.array(sorted(terms), dtype=np.int64)
         self.day0 = np.datetime64(first_day, "D")
         self.n_days = int((np.datetime64(as_of, "D") - self.day0).astype(np.int64)) + 1
         self.metrics = list(rollup.METRICS)
-        self.loans = np.zeros((len(self.pairs) * self.n_days * len(self.terms), len(self.metrics)), np.int64)
-        self.regs = np.zeros((len(self.pairs) * self.n_days, len(REG_COLUMNS)), np.int64)
+        self.loans = _Sums(len(self.metrics))
+        self.regs = _Sums(len(REG_COLUMNS))
         self.exact = True
 
     # ---- adding a block
@@ -75,12 +78,17 @@ class BookRollup:
         """Per loan, its row of ``pairs`` for each grain (grains × loans), or None if a key is unknown."""
         values = {"province": loan["province_code"], "industry": loan["industry"], "ip_type": loan["primary_ip_type"],
                   "bank": np.asarray(loan["bank_org_id"]).astype(str)}
+        if set(values) != set(rollup.DIMENSIONS):  # a dimension this module does not know
+            return None
+        values = {g: np.asarray(v).astype(str) for g, v in values.items()}
+        for g, (a, b) in rollup.PAIRS.items():
+            values[g] = np.char.add(np.char.add(values[a], rollup.SEPARATOR), values[b])
         out = []
         for g in rollup.GRAINS:
             if g == "all":
                 out.append(np.full(len(loan["id"]), self.grain_offset[g]))
                 continue
-            i, ok = _lookup(self.grain_vocab[g], np.asarray(values[g]).astype(str))
+            i, ok = _lookup(self.grain_vocab[g], values[g])
             if not ok.all():
                 return None
             out.append(self.grain_offset[g] + i)
@@ -128,7 +136,7 @@ class BookRollup:
             return
         vals = np.column_stack([metrics[k] for k in self.metrics])[counted]
         cells = ((rows[:, counted] * self.n_days + day[counted]) * len(self.terms) + ti[counted]).ravel()
-        _add(self.loans, cells, np.tile(vals, (len(rows), 1)))
+        self.loans.add(cells, np.tile(vals, (len(rows), 1)))
         self._add_registrations(loan, links, rows, counted)
 
     def _add_registrations(self, loan: dict[str, Any], links: dict[str, Any], rows: np.ndarray,
@@ -157,7 +165,7 @@ class BookRollup:
             np.tile(np.column_stack([np.zeros((int(f.sum()), 2), np.int64), np.ones(int(f.sum()), np.int64),
                                      amount[f]]), (n_g, 1)),
         ])
-        _add(self.regs, cells, vals)
+        self.regs.add(cells, vals)
 
     # ---- writing
 
@@ -172,31 +180,75 @@ class BookRollup:
         conn.execute(text(f"DELETE FROM {rollup.REG_TABLE}"))
         n_terms = len(self.terms)
         grain, key = (np.array([p[i] for p in self.pairs], dtype=object) for i in (0, 1))
-        filled = np.flatnonzero(self.loans[:, self.metrics.index("loan_count")] > 0)  # rebuild: groups of ≥ 1 loan
-        for cells in np.array_split(filled, -(-len(filled) // batch) or 1):  # chunks: few rows in Python at once
+        all_cells, sums = self.loans.result()
+        filled = np.flatnonzero(sums[:, self.metrics.index("loan_count")] > 0)  # rebuild: groups of ≥ 1 loan
+        for rows in np.array_split(filled, -(-len(filled) // batch) or 1):  # chunks: few rows in Python at once
+            cells = all_cells[rows]
             pair, rest = np.divmod(cells, self.n_days * n_terms)
             day, ti = np.divmod(rest, n_terms)
             orig, term = self.day0 + day.astype("timedelta64[D]"), self.terms[ti]
             bulk_insert(conn, LoanRollup, {
                 "grain": grain[pair], "grain_key": key[pair], "origination_date": orig, "term_months": term,
                 "maturity_date": _add_months(orig, term),
-                **{m: self.loans[cells, j] for j, m in enumerate(self.metrics)},
+                **{m: sums[rows, j] for j, m in enumerate(self.metrics)},
             }, batch)
-        filled = np.flatnonzero(self.regs[:, 0] > 0)  # rebuild: groups of ≥ 1 registration
-        for cells in np.array_split(filled, -(-len(filled) // batch) or 1):
+        all_cells, sums = self.regs.result()
+        filled = np.flatnonzero(sums[:, 0] > 0)  # rebuild: groups of ≥ 1 registration
+        for rows in np.array_split(filled, -(-len(filled) // batch) or 1):
+            cells = all_cells[rows]
             pair, day = np.divmod(cells, self.n_days)
             bulk_insert(conn, RegistrationRollup, {
                 "grain": grain[pair], "grain_key": key[pair], "registered_on": self.day0 + day.astype("timedelta64[D]"),
-                **{m: self.regs[cells, j] for j, m in enumerate(REG_COLUMNS)},
+                **{m: sums[rows, j] for j, m in enumerate(REG_COLUMNS)},
             }, batch)
         return True
 
 
-def _add(acc: np.ndarray, cells: np.ndarray, vals: np.ndarray) -> None:
-    """``acc[cells] += vals`` with repeated cells summed (sort, then sum each run)."""
+def _grain_keys(grain: str, keys: Mapping[str, Sequence[Any]]) -> list[str]:
+    """Every key of ``grain``: ``""`` for ``all``, a dimension's values, or a pair's values joined."""
+    if grain == "all":
+        return [""]
+    if grain in rollup.PAIRS:
+        a, b = rollup.PAIRS[grain]
+        return [f"{x}{rollup.SEPARATOR}{y}" for x in keys[a] for y in keys[b]]
+    return [str(k) for k in keys[grain]]
+
+
+def _summed(cells: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct ``cells`` in increasing order and each one's ``vals`` summed (sort, then sum each run)."""
     if len(cells) == 0:
-        return
+        return cells, vals
     order = np.argsort(cells, kind="stable")
     cells = cells[order]
     start = np.flatnonzero(np.r_[True, cells[1:] != cells[:-1]])
-    acc[cells[start]] += np.add.reduceat(vals[order], start, axis=0)
+    return cells[start], np.add.reduceat(vals[order], start, axis=0)
+
+
+class _Sums:
+    """Integer sums (int64, ``width`` columns) per cell number, sparse: each block's cells summed and kept
+    aside, merged into the running sums once they hold as many rows as those (so each row is re-sorted
+    a few times, not once per block)."""
+
+    def __init__(self, width: int) -> None:
+        self.cells = np.empty(0, np.int64)
+        self.vals = np.empty((0, width), np.int64)
+        self.parts: list[tuple[np.ndarray, np.ndarray]] = []
+        self.pending = 0
+
+    def add(self, cells: np.ndarray, vals: np.ndarray) -> None:
+        part = _summed(np.asarray(cells, np.int64), np.asarray(vals, np.int64))
+        self.parts.append(part)
+        self.pending += len(part[0])
+        if self.pending >= max(len(self.cells), 1_000_000):
+            self._merge()
+
+    def _merge(self) -> None:
+        if self.parts:
+            self.cells, self.vals = _summed(np.concatenate([self.cells, *(c for c, _ in self.parts)]),
+                                            np.concatenate([self.vals, *(v for _, v in self.parts)]))
+            self.parts, self.pending = [], 0
+
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
+        """The distinct cells in increasing order and their sums."""
+        self._merge()
+        return self.cells, self.vals

@@ -1,7 +1,8 @@
 """The statistics rollup table (汇总表): loan sums the bureau overview reads instead of the loans.
 
 Kept in step with every write to ``loan`` by database triggers (:mod:`api.stats.rollup`), so it is
-never stale and needs no refresh job; rebuilt from the loans by migration ``0016_loan_rollup``.
+never stale and needs no refresh job; rebuilt from the loans by migration ``0016_loan_rollup``
+(the two-dimension grains by ``0018_rollup_pairs``).
 """
 
 from __future__ import annotations
@@ -15,16 +16,18 @@ from sqlmodel import Field, SQLModel
 class LoanRollup(SQLModel, table=True):
     """Sums over the funded loans sharing a grain value, an origination day, a term and a maturity.
 
-    ``grain`` is ``all`` (every loan; ``grain_key`` empty) or one dimension — ``province``,
-    ``industry``, ``ip_type`` or ``bank`` — with the loans' value of it in ``grain_key``. Money in
-    fen. A group whose ``loan_count`` fell to 0 (its loans moved away) has every sum 0.
+    ``grain`` is ``all`` (every loan; ``grain_key`` empty), one dimension — ``province``,
+    ``industry``, ``ip_type`` or ``bank`` — with the loans' value of it in ``grain_key``, or a pair of
+    them (``api.stats.rollup.PAIRS``, e.g. ``ind+bank``) with both values joined by ``|`` (``C|12``;
+    up to 48 characters: an IP type, ``|`` and an organisation id). Money in fen. A group whose
+    ``loan_count`` fell to 0 (its loans moved away) has every sum 0.
     """
 
     __tablename__ = "loan_rollup"
     __table_args__ = (Index("ix_loan_rollup_maturity", "grain", "maturity_date"),)
 
     grain: str = Field(primary_key=True, sa_type=String(10))
-    grain_key: str = Field(primary_key=True, sa_type=String(24))
+    grain_key: str = Field(primary_key=True, sa_type=String(48))
     origination_date: date = Field(primary_key=True)
     term_months: int = Field(primary_key=True)
     maturity_date: date = Field(primary_key=True)
@@ -58,7 +61,7 @@ class RegistrationRollup(SQLModel, table=True):
     __tablename__ = "registration_rollup"
 
     grain: str = Field(primary_key=True, sa_type=String(10))
-    grain_key: str = Field(primary_key=True, sa_type=String(24))
+    grain_key: str = Field(primary_key=True, sa_type=String(48))
     registered_on: date = Field(primary_key=True)
     registration_count: int = Field(default=0, sa_type=BigInteger)
     pledged_value_fen: int = Field(default=0, sa_type=BigInteger, description="appraised value at pledging")

@@ -2,13 +2,14 @@
 
 The bureau overview at national scale cannot scan a million loans per callback, so the figures that
 add up — financing, inclusive loans, vintage defaults, the current book, the running book at a past
-period end — are read from :class:`api.stats.models.LoanRollup`: per grain (``all`` or one of the
-dimensions ``province``, ``industry``, ``ip_type``, ``bank``), origination day, term and maturity;
-pledge registrations from :class:`api.stats.models.RegistrationRollup`, per grain and day.
+period end — are read from :class:`api.stats.models.LoanRollup`: per grain (``all``, one of the
+dimensions ``province``, ``industry``, ``ip_type``, ``bank``, or a pair of them — a scope and a filter,
+or two filters: :data:`PAIRS`), origination day, term and maturity; pledge registrations from
+:class:`api.stats.models.RegistrationRollup`, per grain and day.
 Database triggers on ``loan`` and ``loan_collateral`` (SQLite and PostgreSQL, installed by migration
-``0016_loan_rollup``) take a row's old contribution out and put its new one in, in the same
-transaction as the write, so every path that changes a loan — API, jobs, bulk loads, a SQL
-console — keeps them exact (``ipfin db check-rollups`` verifies, ``rebuild-rollups`` repairs).
+``0016_loan_rollup``, with the pairs by ``0018_rollup_pairs``) take a row's old contribution out and put
+its new one in, in the same transaction as the write, so every path that changes a loan — API, jobs,
+bulk loads, a SQL console — keeps them exact (``ipfin db check-rollups`` verifies, ``rebuild-rollups`` repairs).
 
 Each metric is defined once, in :data:`METRICS`, as SQL over one loan row; the triggers and
 :func:`rebuild` are generated from it, and ``tests/api/test_rollup.py`` checks after every kind of
@@ -16,12 +17,14 @@ write that the table equals :func:`rebuild`'s GROUP BY over the loans and that e
 through it equals the same figure computed from the loans (:func:`raw_queries`).
 
 Figures that do not add up stay on the loans: distinct enterprises, region (city/county) filters,
-two or more dimensions at once, other inclusive thresholds, and the loans defaulted by a past date.
+three or more dimensions at once, other inclusive thresholds, and the loans defaulted by a past date.
+Grouped readings under a pair (the NPL map per province of a bank's industry) stay on the loans too:
+``api.stats.stock`` groups only the ``province`` grain's keys.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date
@@ -37,13 +40,33 @@ from ipfin import regions
 
 TABLE = "loan_rollup"
 
-GRAINS: dict[str, str] = {
-    "all": "''",
+DIMENSIONS: dict[str, str] = {
     "province": "{r}.province_code",
     "industry": "{r}.industry",
     "ip_type": "{r}.primary_ip_type",
     "bank": "CAST({r}.bank_org_id AS TEXT)",
 }
+"""Dimension → SQL of its value over a loan row ``{r}``, in canonical order (a pair's first, then second)."""
+
+SEPARATOR = "|"
+"""Between a pair grain's two values in ``grain_key`` (``"C|12"``): in no province code, GB/T 4754 section,
+IP type or organisation id."""
+
+PAIRS: dict[str, tuple[str, str]] = {
+    "prov+ind": ("province", "industry"), "prov+ip": ("province", "ip_type"), "prov+bank": ("province", "bank"),
+    "ind+ip": ("industry", "ip_type"), "ind+bank": ("industry", "bank"), "ip+bank": ("ip_type", "bank"),
+}
+"""Two-dimension grain (a name of at most 10 characters: the ``grain`` column) → its dimensions in canonical
+order; its key is their values joined by :data:`SEPARATOR`."""
+
+ONE_DIMENSION_GRAINS: dict[str, str] = {"all": "''", **DIMENSIONS}
+"""The grains before the pairs (migration ``0016_loan_rollup``; ``0018_rollup_pairs``' downgrade)."""
+
+PAIR_GRAINS: dict[str, str] = {
+    g: f"{DIMENSIONS[a]} || '{SEPARATOR}' || {DIMENSIONS[b]}" for g, (a, b) in PAIRS.items()
+}
+
+GRAINS: dict[str, str] = {**ONE_DIMENSION_GRAINS, **PAIR_GRAINS}
 """Grain → SQL of its key over a loan row ``{r}``."""
 
 INCLUSIVE_COLUMNS: dict[int, tuple[str, str]] = {
@@ -108,9 +131,9 @@ def _contribution_changed(distinct: str) -> str:
     ])
 
 
-def _contribution(r: str, sign: str) -> str:
+def _contribution_of(r: str, sign: str, grains_of: Mapping[str, str] = GRAINS) -> str:
     """INSERT … ON CONFLICT adding ``sign`` × the contribution of loan row ``r`` to every grain."""
-    grains = " UNION ALL ".join(f"SELECT '{g}' AS grain, {k.format(r=r)} AS grain_key" for g, k in GRAINS.items())
+    grains = " UNION ALL ".join(f"SELECT '{g}' AS grain, {k.format(r=r)} AS grain_key" for g, k in grains_of.items())
     metrics = ", ".join(f"{sign}({m.format(r=r)})" for m in METRICS.values())
     updates = ", ".join(f"{c} = {TABLE}.{c} + excluded.{c}" for c in METRICS)
     return (
@@ -121,8 +144,12 @@ def _contribution(r: str, sign: str) -> str:
     )
 
 
-def trigger_ddl(dialect: str) -> list[str]:
-    """The statements creating the triggers that keep ``loan_rollup`` in step with ``loan``."""
+def trigger_ddl(dialect: str, grains: Mapping[str, str] = GRAINS) -> list[str]:
+    """The statements creating the triggers that keep ``loan_rollup`` in step with ``loan`` (``grains``)."""
+
+    def _contribution(r: str, sign: str) -> str:
+        return _contribution_of(r, sign, grains)
+
     if dialect == "sqlite":
         cols = ", ".join(LOAN_COLUMNS)
         return [
@@ -164,13 +191,13 @@ REG_COLLATERAL_COLUMNS: tuple[str, ...] = ("loan_id", "pledge_registered_on", "a
 
 def _registration_select(
     loan: str, loan_id: str | None, sign: str = "", aggregate: bool = False, only_if: str = "",
-    source: str = "loan_collateral",
+    source: str = "loan_collateral", grains_of: Mapping[str, str] = GRAINS,
 ) -> str:
     """SELECT of loans' registration contributions per grain and day: of loan row ``loan`` (NEW/OLD in a
     trigger on ``loan``), else of the loan with id ``loan_id`` joined as L (a trigger on the collateral),
     else of every loan summed (``aggregate``, the rebuild)."""
-    key = "CASE g.grain " + " ".join(f"WHEN '{g}' THEN {k.format(r=loan)}" for g, k in GRAINS.items()) + " END"
-    grains = " UNION ALL ".join(f"SELECT '{g}' AS grain" for g in GRAINS)
+    key = "CASE g.grain " + " ".join(f"WHEN '{g}' THEN {k.format(r=loan)}" for g, k in grains_of.items()) + " END"
+    grains = " UNION ALL ".join(f"SELECT '{g}' AS grain" for g in grains_of)
     which = f" AND lc.loan_id {loan_id}" if loan_id else ""
     firsts = (f"SELECT lc.loan_id, MIN(lc.pledge_registered_on) AS first_day FROM {source} lc "
               f"WHERE lc.pledge_registered_on IS NOT NULL{which} GROUP BY lc.loan_id")
@@ -197,15 +224,15 @@ def _registration_upsert(select_sql: str) -> str:
             f"ON CONFLICT ({', '.join(REG_KEY_COLUMNS)}) DO UPDATE SET {updates}")
 
 
-def _registration_of(loan: str, loan_id: str | None, sign: str, only_if: str = "") -> str:
-    return _registration_upsert(_registration_select(loan, loan_id, sign, only_if=only_if))
-
-
-def registration_trigger_ddl(dialect: str) -> list[str]:
+def registration_trigger_ddl(dialect: str, grains: Mapping[str, str] = GRAINS) -> list[str]:
     """Triggers keeping ``registration_rollup`` exact: before a change to a loan or its collateral the
     loan's whole contribution is taken out, after it put back as it now is (a loan has a few assets).
     On PostgreSQL the collateral's are statement-level, the loans' before/after sets rebuilt from the
     transition tables (its AFTER ROW triggers run at the statement's end, not after each row)."""
+
+    def _registration_of(loan: str, loan_id: str | None, sign: str, only_if: str = "") -> str:
+        return _registration_upsert(_registration_select(loan, loan_id, sign, only_if=only_if, grains_of=grains))
+
     loan_cols, coll_cols = ", ".join(REG_LOAN_COLUMNS), ", ".join(REG_COLLATERAL_COLUMNS)
     out_old, in_new = _registration_of("L", "= OLD.loan_id", "-"), _registration_of("L", "= OLD.loan_id", "+")
     moved = "NEW.loan_id <> OLD.loan_id"
@@ -247,8 +274,9 @@ def registration_trigger_ddl(dialect: str) -> list[str]:
         coll_fns = []
         for op_, src in before_sets.items():
             loans = f"IN ({touched[op_]})"
-            out_ = _registration_upsert(_registration_select("L", loans, "-", aggregate=True, source=src))
-            in_ = _registration_upsert(_registration_select("L", loans, "+", aggregate=True))
+            out_ = _registration_upsert(_registration_select("L", loans, "-", aggregate=True, source=src,
+                                                             grains_of=grains))
+            in_ = _registration_upsert(_registration_select("L", loans, "+", aggregate=True, grains_of=grains))
             coll_fns.append(
                 f"CREATE OR REPLACE FUNCTION registration_rollup_collateral_{op_.lower()}() RETURNS trigger "
                 f"LANGUAGE plpgsql AS $$ BEGIN {out_}; {in_}; RETURN NULL; END $$")
@@ -299,15 +327,18 @@ def rebuild_sql(grain: str) -> str:
     )
 
 
-def rebuild_statements() -> list[str]:
-    """The SQL :func:`rebuild` runs, in order: the rollups' definition as the loans' GROUP BYs."""
-    return [f"DELETE FROM {TABLE}", *(rebuild_sql(grain) for grain in GRAINS), f"DELETE FROM {REG_TABLE}",
-            _registration_upsert(_registration_select("L", None, aggregate=True))]
+def rebuild_statements(grains: Mapping[str, str] = GRAINS) -> list[str]:
+    """The SQL :func:`rebuild` runs, in order: the rollups' definition as the loans' GROUP BYs — of every
+    grain, or of ``grains`` only (their rows replaced, the other grains' kept)."""
+    only = "" if set(grains) == set(GRAINS) else f" WHERE grain IN {_in(tuple(grains))}"
+    return [f"DELETE FROM {TABLE}{only}", *(rebuild_sql(grain) for grain in grains), f"DELETE FROM {REG_TABLE}{only}",
+            _registration_upsert(_registration_select("L", None, aggregate=True, grains_of=grains))]
 
 
-def rebuild(conn: Connection) -> None:
-    """Recompute both rollups from the loans (migration backfill; after a bulk load without triggers)."""
-    for stmt in rebuild_statements():
+def rebuild(conn: Connection, grains: Mapping[str, str] = GRAINS) -> None:
+    """Recompute both rollups from the loans (migration backfill; after a bulk load without triggers);
+    ``grains``: only those grains' rows."""
+    for stmt in rebuild_statements(grains):
         conn.execute(text(stmt))
 
 
@@ -347,9 +378,10 @@ def without_triggers(conn: Connection, refill: Callable[[Connection], Any] = reb
     install_triggers(conn)
 
 
-def install_triggers(conn: Connection) -> None:
-    """Create every rollup trigger (migration ``0016_loan_rollup``; after a bulk load)."""
-    for stmt in [*trigger_ddl(conn.dialect.name), *registration_trigger_ddl(conn.dialect.name)]:
+def install_triggers(conn: Connection, grains: Mapping[str, str] = GRAINS) -> None:
+    """Create every rollup trigger, maintaining ``grains`` (migrations ``0016_loan_rollup``,
+    ``0018_rollup_pairs``; after a bulk load)."""
+    for stmt in [*trigger_ddl(conn.dialect.name, grains), *registration_trigger_ddl(conn.dialect.name, grains)]:
         conn.exec_driver_sql(stmt)
 
 
@@ -368,8 +400,9 @@ def raw_queries() -> Iterator[None]:
 
 def grain_of(org: Organisation, flt: LoanFilter) -> tuple[str, str] | None:
     """The rollup grain and key holding the figures of ``org``'s aggregate scope narrowed by ``flt``'s
-    dimensions, or None when they must come from the loans: a city or county scope or filter, a
-    guarantor's or party's scope, or two dimensions at once."""
+    dimensions — ``all``, one dimension, or a pair (key: the two values in :data:`DIMENSIONS` order joined by
+    :data:`SEPARATOR`) — or None when they must come from the loans: a city or county scope or filter, a
+    guarantor's or party's scope, or three dimensions at once."""
     if _RAW.get():
         return None
     dims: dict[str, str] = {}
@@ -392,7 +425,11 @@ def grain_of(org: Organisation, flt: LoanFilter) -> tuple[str, str] | None:
         if dims.get(grain, str(value)) != str(value):
             return None  # disjoint scope and filter: no loans, answered by the loans' query
         dims[grain] = str(value)
-    if len(dims) > 1:
+    if len(dims) == 2:
+        (a, key_a), (b, key_b) = sorted(dims.items(), key=lambda d: list(DIMENSIONS).index(d[0]))
+        pair = next((g for g, dims_g in PAIRS.items() if dims_g == (a, b)), None)
+        return (pair, f"{key_a}{SEPARATOR}{key_b}") if pair else None
+    if len(dims) > 2:
         return None
     return next(iter(dims.items())) if dims else ("all", "")
 
@@ -403,7 +440,8 @@ R = LoanRollup.__table__  # type: ignore[attr-defined]
 
 
 def _grain_rows(grain: tuple[str, str | None]) -> list[Any]:
-    """Rows of one grain and key; ``(grain, None)`` selects every key of the grain."""
+    """Rows of one grain and key; ``(grain, None)`` selects every key of the grain (of a pair: keys
+    ``"330000|C"``, two values a caller grouping by key must split at :data:`SEPARATOR`)."""
     name, key = grain
     return [R.c.grain == name, *([R.c.grain_key == key] if key is not None else [])]
 
@@ -473,7 +511,10 @@ def breakdown_sums(
     conn: Connection, by: str, flt: LoanFilter
 ) -> list[tuple[str, int, int, int]]:
     """(key, loans, principal, outstanding) per value of dimension ``by`` over every loan originated in
-    ``flt``'s dates (the unrestricted scope: grain ``all``)."""
+    ``flt``'s dates (the unrestricted scope: grain ``all``); ``by`` is one of :data:`DIMENSIONS` (a pair
+    grain's keys are two values joined, not the values of one dimension)."""
+    if by not in DIMENSIONS:
+        raise ValueError(f"by: must be one of {', '.join(DIMENSIONS)}")
     stmt = (select(R.c.grain_key, func.sum(R.c.loan_count), func.sum(R.c.amount_fen), func.sum(R.c.outstanding_fen))
             .where(R.c.grain == by, _in_dates(flt)).group_by(R.c.grain_key))
     return [(str(k), int(n or 0), int(a or 0), int(o or 0)) for k, n, a, o in conn.execute(stmt) if n]

@@ -94,6 +94,8 @@ def test_every_kind_of_write_keeps_the_rollup_equal_to_the_loans(engine: Any, ma
         s.commit()
         ids = [x.id for x in loans]
     assert_rollup_equals_the_loans(engine)
+    with engine.connect() as conn:  # every grain is kept, the two-dimension ones too
+        assert {row[0] for row in rollup.snapshot(conn)} == set(rollup.GRAINS)
     changes: list[dict[str, Any]] = [
         {"status": "overdue", "days_past_due": 120}, {"status": "default", "default_date": date(2024, 5, 1)},
         {"outstanding_fen": 1}, {"default_date": None}, {"status": "draft"}, {"status": "active"},
@@ -173,7 +175,9 @@ def book(engine: Any, make_org: Any) -> dict[str, Any]:
 
 def _filters(banks: list[Any], every_dimension: bool) -> list[LoanFilter]:
     """Whole years, odd dates (one ending on a maturity and an origination day), open ends and the
-    current half-year × the dimensions (all of them, or none and one, for scopes read from the loans)."""
+    current half-year × the dimensions (all of them, or none and one, for scopes read from the loans):
+    none, each one, each pair (with a scope: a bank's industry, a province's IP type…), three at once,
+    a region, and a filter disjoint from a scope."""
     periods = [LoanFilter(date(2022, 1, 1), date(2022, 12, 31)), LoanFilter(date(2025, 1, 1), date(2025, 12, 31)),
                LoanFilter(date(2024, 3, 17), date(2025, 2, 9)), LoanFilter(date(2024, 1, 1), date(2024, 6, 28)),
                LoanFilter(date(2026, 6, 1), date(2026, 12, 31)), LoanFilter(None, None),
@@ -181,7 +185,10 @@ def _filters(banks: list[Any], every_dimension: bool) -> list[LoanFilter]:
     dims: list[dict[str, Any]] = [{}, {"industry": "C"}]
     if every_dimension:
         dims += [{"province_code": "330000"}, {"ip_type": "trademark"}, {"bank_org_id": banks[0].id},
-                 {"province_code": "330000", "industry": "M"}, {"region_code": "330100"}, {"province_code": "320000"}]
+                 {"province_code": "330000", "industry": "M"}, {"region_code": "330100"}, {"province_code": "320000"},
+                 {"industry": "I", "ip_type": "copyright"}, {"ip_type": "trademark", "bank_org_id": banks[1].id},
+                 {"province_code": "500000", "bank_org_id": banks[0].id},
+                 {"province_code": "330000", "industry": "C", "ip_type": "trademark"}]
     return [replace(p, **d) for p in periods for d in dims]
 
 
@@ -201,15 +208,20 @@ def test_every_figure_from_the_rollup_equals_the_same_figure_from_the_loans(engi
     odd dates, open ends, the current year) × dimensions, both inclusive thresholds and another: the
     overview with 环比/同比, NPL stocks past and present, vintage, breakdowns, series and the map."""
     statements: list[str] = []
+    parameters: set[Any] = set()
 
     def seen(*args: Any) -> None:
         statements.append(args[2])
+        if "_rollup" in args[2]:
+            params = args[3]
+            parameters.update(params.values() if isinstance(params, dict) else params or ())
 
     event.listen(engine, "before_cursor_execute", seen)
     try:
         with engine.connect() as conn:
             for who in ("admin", "national", "zhejiang", "hangzhou", "bank", "guarantor"):
-                for flt in _filters(book["banks"], every_dimension=who in ("admin", "zhejiang", "bank")):
+                every_dimension = who in ("admin", "national", "zhejiang", "bank")
+                for flt in _filters(book["banks"], every_dimension=every_dimension):
                     for threshold in (10_000_000, 20_000_000, 5_000_000):
                         dimensions = (flt.province_code, flt.region_code, flt.industry, flt.ip_type, flt.bank_org_id)
                         if threshold != 10_000_000 and (flt.date_from is None or any(dimensions)):
@@ -221,6 +233,8 @@ def test_every_figure_from_the_rollup_equals_the_same_figure_from_the_loans(engi
     finally:
         event.remove(engine, "before_cursor_execute", seen)
     assert any("loan_rollup" in s for s in statements)
+    assert any("registration_rollup" in s for s in statements)
+    assert set(rollup.PAIRS) <= parameters  # every two-dimension grain was read (and agreed with the loans)
 
 
 def test_which_scopes_and_filters_the_rollup_answers(book: dict[str, Any]) -> None:
@@ -233,7 +247,25 @@ def test_which_scopes_and_filters_the_rollup_answers(book: dict[str, Any]) -> No
     assert rollup.grain_of(book["hangzhou"], LoanFilter()) is None  # a city: from the loans
     assert rollup.grain_of(book["guarantor"], LoanFilter()) is None
     assert rollup.grain_of(book["national"], LoanFilter(region_code="330100")) is None
-    assert rollup.grain_of(book["national"], LoanFilter(province_code="330000", industry="C")) is None
+    # two dimensions — a scope and a filter on another, or two filters: the pair's grain, values in
+    # canonical order (province, industry, IP type, bank) joined by "|"
+    assert rollup.grain_of(book["national"], LoanFilter(province_code="330000", industry="C")) == (
+        "prov+ind", "330000|C")
+    assert rollup.grain_of(bank, LoanFilter(industry="C")) == ("ind+bank", f"C|{bank.id}")
+    assert rollup.grain_of(bank, LoanFilter(ip_type="trademark")) == ("ip+bank", f"trademark|{bank.id}")
+    assert rollup.grain_of(book["zhejiang"], LoanFilter(ip_type="trademark")) == ("prov+ip", "330000|trademark")
+    assert rollup.grain_of(book["zhejiang"], LoanFilter(province_code="330000", industry="C")) == (
+        "prov+ind", "330000|C")  # the scope's own province as a filter: still two dimensions
+    assert rollup.grain_of(book["admin"], LoanFilter(industry="C", bank_org_id=bank.id)) == ("ind+bank", f"C|{bank.id}")
+    assert rollup.grain_of(bank, LoanFilter(bank_org_id=bank.id, ip_type="design")) == ("ip+bank", f"design|{bank.id}")
+    assert all(len(g) <= 10 for g in rollup.GRAINS)  # the grain column holds 10 characters
+    # three dimensions, a region with another dimension, a scope and a disjoint filter: from the loans
+    assert rollup.grain_of(bank, LoanFilter(industry="C", ip_type="trademark")) is None
+    assert rollup.grain_of(book["national"], LoanFilter(province_code="330000", industry="C", ip_type="design")) is None
+    assert rollup.grain_of(book["hangzhou"], LoanFilter(industry="C")) is None
+    assert rollup.grain_of(book["zhejiang"], LoanFilter(region_code="330100", industry="C")) is None
+    assert rollup.grain_of(bank, LoanFilter(bank_org_id=book["banks"][1].id, industry="C")) is None
+    assert rollup.grain_of(book["zhejiang"], LoanFilter(province_code="320000", industry="C")) is None
     with rollup.raw_queries():
         assert rollup.grain_of(book["national"], LoanFilter()) is None
 

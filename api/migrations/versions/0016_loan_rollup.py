@@ -46,8 +46,8 @@ def upgrade() -> None:
     )
     op.create_index("ix_loan_defaulted", "loan", _DEFAULTED, unique=False)
     conn = op.get_bind()
-    rollup.rebuild(conn)
-    rollup.install_triggers(conn)
+    rollup.rebuild(conn, rollup.ONE_DIMENSION_GRAINS)  # the pairs come with 0018 (wider keys)
+    rollup.install_triggers(conn, rollup.ONE_DIMENSION_GRAINS)
 
 
 def downgrade() -> None:
