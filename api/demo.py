@@ -47,6 +47,7 @@ the statistics rollups are summed from the blocks (``api.stats.demo``, the same 
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -845,14 +846,20 @@ REBUILD_INDEXES_FROM = 50_000
 SQLITE_CACHE_KIB = 131_072
 """Page cache of the generating connection on SQLite (128 MiB): the unique indexes' pages stay in memory
 during the load; the index builds' sorter takes as much again (peak memory, issue 17: ≤ 1 GB at 1M loans)."""
+SQLITE_SORTER_THREADS = min(4, os.cpu_count() or 1)
+"""Helper threads SQLite's sorter may use for the index builds after the load (``PRAGMA threads``: the sorts run
+on another core while one is free; a build without threads makes the same index, and a library without
+threads grants 0)."""
 
 
 @contextmanager
 def _indexes_built_after(conn: Connection, tables: list[Any], rebuild: bool) -> Iterator[None]:
     """Load into ``tables`` with their secondary indexes dropped and built once at the end (a sorted build
     is much faster than a million random B-tree inserts); the same names and definitions, so the schema
-    is unchanged. On SQLite the connection's page cache is raised for the load."""
-    if conn.dialect.name == "sqlite":
+    is unchanged. On SQLite the connection's page cache is raised for the load, and the index builds' sorts
+    may use :data:`SQLITE_SORTER_THREADS` helper threads (``PRAGMA threads``; the setting is restored after)."""
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:
         conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
     indexes = [ix for t in tables for ix in sorted(t.indexes, key=lambda i: i.name)] if rebuild else []
     for ix in indexes:
@@ -860,8 +867,15 @@ def _indexes_built_after(conn: Connection, tables: list[Any], rebuild: bool) -> 
     try:
         yield
     finally:
-        for ix in indexes:
-            ix.create(conn)
+        threads = conn.exec_driver_sql("PRAGMA threads").scalar() if sqlite and indexes else None
+        if threads is not None:
+            conn.exec_driver_sql(f"PRAGMA threads = {SQLITE_SORTER_THREADS}")
+        try:
+            for ix in indexes:
+                ix.create(conn)
+        finally:
+            if threads is not None:
+                conn.exec_driver_sql(f"PRAGMA threads = {int(threads)}")
 
 
 def _next_id(conn: Connection, model: Any) -> int:
@@ -872,20 +886,46 @@ _NULL_IF_NEGATIVE = {"guarantor_org_id"}
 _RATE_BP = {"annual_rate", "guarantee_fee_rate"}
 
 
+_DAY_CHUNK = 4096
+"""Days per cached chunk of day values in database form (:func:`_days_chunk`)."""
+
+
+@cache
+def _days_chunk(c: int, sqlite: bool) -> np.ndarray:
+    """Days ``c·4096 … c·4096 + 4095`` (since 1970-01-01) in database form, an object array: ISO text on SQLite
+    (SQLAlchemy's SQLite DATE, exactly what numpy writes), ``date`` otherwise."""
+    days = np.arange(c * _DAY_CHUNK, (c + 1) * _DAY_CHUNK).astype("datetime64[D]")
+    return np.datetime_as_string(days, unit="D").astype(object) if sqlite else days.astype(object)
+
+
+def _days(values: np.ndarray, sqlite: bool) -> list[Any]:
+    """Numpy days in database form (NaT → None), each day formatted once (a cached table, not once per row)."""
+    d = values.astype("datetime64[D]")
+    nat = np.isnat(d)
+    out = np.full(len(d), None, dtype=object)
+    i = d.view(np.int64)[~nat]
+    if len(i):
+        lo, hi = int(i.min()) // _DAY_CHUNK, int(i.max()) // _DAY_CHUNK
+        if hi - lo < 32:  # the demo's centuries: a few chunks
+            table = np.concatenate([_days_chunk(c, sqlite) for c in range(lo, hi + 1)])
+            out[~nat] = table[i - lo * _DAY_CHUNK]
+        else:  # days far apart: each distinct one formatted once, nothing cached
+            days, at = np.unique(d[~nat], return_inverse=True)
+            text = np.datetime_as_string(days, unit="D") if sqlite else days
+            out[~nat] = text.astype(object)[at]
+    return out.tolist()  # type: ignore[no-any-return]
+
+
 def _column(values: Any, key: str, proc: Callable[[Any], Any] | None, sqlite: bool) -> list[Any]:
     """One column in database form: vectorised for numpy dates and rates, ``proc`` once per distinct value else."""
     if isinstance(values, np.ndarray) and values.dtype.kind == "M":
-        nat = np.isnat(values)
-        if sqlite:  # SQLAlchemy's SQLite DATE is ISO text, exactly what numpy writes
-            out = np.datetime_as_string(values.astype("datetime64[D]"), unit="D").astype(object)
-        else:
-            out = values.astype("datetime64[D]").astype(object)
-        out[nat] = None
-        return out.tolist()  # type: ignore[no-any-return]
+        return _days(values, sqlite)
     if key in _RATE_BP:
         bp = np.asarray(values, dtype=np.int64)
         if sqlite:  # SQLAlchemy binds Numeric as float on SQLite: bp / 10000 is that same float
-            return [None if b < 0 else f for b, f in zip(bp.tolist(), (bp / 10000).tolist(), strict=True)]
+            rate = (bp / 10000).astype(object)
+            rate[bp < 0] = None
+            return rate.tolist()  # type: ignore[no-any-return]
         return [None if b < 0 else Decimal(b) / 10000 for b in bp.tolist()]
     if sqlite and proc is not None and isinstance(values, np.ndarray) and values.dtype.kind in "iuf":
         return values.astype(float).tolist()  # type: ignore[no-any-return]  # Numeric on SQLite binds as float

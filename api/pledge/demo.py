@@ -244,22 +244,22 @@ def _monitor(as_of: date, loans: list[Any], assets: list[Any], reval: dict[int, 
     """
     n = len(loans)
     lid = np.array([r[0] for r in loans], dtype=np.int64)
-    maturity = np.array([_d(r[1]) for r in loans], dtype="datetime64[D]")
+    maturity = _days_of([_d(r[1]) for r in loans])
     dpd = np.array([int(r[2] or 0) for r in loans], dtype=np.int64)
     out = np.array([int(r[3] or 0) for r in loans], dtype=np.int64)
     pos = np.searchsorted(lid, np.array([int(a.loan_id) for a in assets], dtype=np.int64))
     latest = [reval.get(int(a.id), (int(a.value_fen), _d(a.valuation_date))) for a in assets]
     value = np.bincount(pos, weights=[v for v, _ in latest], minlength=n)
-    v_date = np.array([d for _, d in latest], dtype="datetime64[D]")
+    v_date = _days_of([d for _, d in latest])
     last_val = np.full(n, np.datetime64("2999-12-31"), dtype="datetime64[D]")
     np.minimum.at(last_val, pos, v_date)
     today = np.datetime64(as_of)
     # per asset, vectorised: a right not granted, a patent's fee unpaid (what ``ip_lapse_alerts`` could flag)
     patent = np.array([str(a.ip_type) in _PATENTS for a in assets], dtype=bool)
-    paid = np.array([a.annual_fee_paid_until for a in assets], dtype="datetime64[D]")
+    paid = _days_of([a.annual_fee_paid_until for a in assets])
     asset_flag = (np.array([str(a.legal_status) != "granted" for a in assets], dtype=bool)
                   | (patent & (np.isnat(paid) | (paid < today))))
-    expiry = np.array([_expiry(a) for a in assets], dtype="datetime64[D]")
+    expiry = _days_of([_expiry(a) for a in assets])
     asset_flag |= ~np.isnat(expiry) & (expiry <= maturity[pos] + np.timedelta64(1, "D"))
     flagged = ((dpd > 0) | (np.bincount(pos, minlength=n) == 0) | ((today - last_val).astype(np.int64) >= interval)
                | ((out > 0) & (out >= float(trigger) * value * 0.999)) | (np.bincount(pos, asset_flag, n) > 0))
@@ -290,6 +290,16 @@ def _monitor(as_of: date, loans: list[Any], assets: list[Any], reval: dict[int, 
     history = {"loan_id": lid, "as_of": np.full(n, today), "days_overdue": dpd, "bucket_index": bucket_index,
                "bucket_label": bucket_label, "loan_class": loan_class}
     return history, alerts
+
+
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_NAT = np.iinfo(np.int64).min
+
+
+def _days_of(values: list[date | None]) -> np.ndarray:
+    """Python dates (None → NaT) as numpy days, by their ordinals (numpy converts ``date`` objects slowly)."""
+    return np.array([_NAT if v is None else v.toordinal() - _EPOCH_ORDINAL for v in values],
+                    dtype=np.int64).view("datetime64[D]")
 
 
 def _expiry(a: Any) -> date | None:

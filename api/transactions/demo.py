@@ -81,6 +81,9 @@ def _split(total_fen: int, weights: np.ndarray) -> np.ndarray:
     return out
 
 
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
 def _draw(rng: np.random.Generator, loans: Any, values: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
     """``n`` register rows: a loan of the book each (date in its year, region, industry, IP type), a kind and a
     (method, mode) pair (the first rows cover every pair once), a price from a valuation of the same type."""
@@ -91,7 +94,7 @@ def _draw(rng: np.random.Generator, loans: Any, values: dict[str, np.ndarray], n
     kind, method, mode = (np.array([x[j] for x in pairs], dtype=object)[pick] for j in range(3))
     src = rng.integers(0, len(loans["year"]), n)
     year = loans["year"][src]
-    start = np.array([date(int(y), 1, 1).toordinal() for y in year])
+    start = (year - 1970).astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64) + _EPOCH_ORDINAL  # 1 Jan
     end = np.minimum(start + 364, loans["last"][src])
     when = start + np.floor(rng.random(n) * (end - start + 1)).astype(np.int64)
     ip_type = loans["ip_type"][src]
@@ -101,7 +104,7 @@ def _draw(rng: np.random.Generator, loans: Any, values: dict[str, np.ndarray], n
         pool = values.get(str(t), values["*"])
         anchor[at] = pool[rng.integers(0, len(pool), int(at.sum()))]
     count = np.where(kind == "reserve_purchase", 2 + rng.geometric(0.08, n).clip(max=58), 1)
-    factor = np.array([PRICE_FACTOR[k] for k in kind])
+    factor = np.array([PRICE_FACTOR[x[0]] for x in pairs])[pick]
     price = np.maximum(np.round(anchor * factor * count * np.exp(0.8 * rng.standard_normal(n) - 0.32)), 100)
     life = np.array([LIFE_YEARS.get(str(t), 20.0) for t in ip_type]) * rng.uniform(0.1, 0.9, n)
     return {"kind": kind, "pricing_method": method, "trading_mode": mode, "ordinal": when,
