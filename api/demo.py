@@ -69,6 +69,7 @@ from api.core.security import hash_password
 from api.identity.models import Organisation, User
 from api.pledge.models import Borrower, CollateralValuation, IPAsset, Loan, LoanCollateral
 from api.stats import rollup
+from api.stats.models import LoanRollup
 from ipfin import regions
 from ipfin.reference import DEMO_PREFECTURE_CODES
 from ipfin.validation import ORG_CODE_ALPHABET, ORG_CODE_WEIGHTS, USCC_ALPHABET, USCC_WEIGHTS
@@ -740,7 +741,8 @@ def _generate_loans_and_domains(
         [_next_id(conn, m) for m in (Borrower, Loan, IPAsset, CollateralValuation)],
     )
     sums = _book_rollup(plan)
-    with rollup.without_triggers(conn, refill=_write_sums(sums, batch, say)):
+    refill = _write_sums(sums, batch, say)
+    with rollup.without_triggers(conn, refill=refill):
         counts = {"borrowers": 0, "loans": 0, "ip_assets": 0}
         tables = {"borrower": Borrower, "loan": Loan, "ip_asset": IPAsset, "loan_collateral": LoanCollateral,
                   "pledge_collateral_valuation": CollateralValuation}
@@ -750,7 +752,8 @@ def _generate_loans_and_domains(
                           loan_ids=plan.first_loan + np.arange(n_loans), counts=counts, batch=batch,
                           next_valuation_id=plan.first_valuation + int(_asset_offsets(seed, n_loans)[-1]))
         hooks = [d.on_block for d in domain_demos() if hasattr(d, "on_block")]
-        with _indexes_built_after(conn, [m.__table__ for m in tables.values()], n_loans >= REBUILD_INDEXES_FROM):  # type: ignore[attr-defined]
+        indexed = [m.__table__ for m in (*tables.values(), LoanRollup)]  # type: ignore[attr-defined]
+        with _indexes_built_after(conn, indexed, n_loans >= REBUILD_INDEXES_FROM):
             for k, block in enumerate(_blocks_ahead(plan, n_blocks, sums)):
                 for name, model in tables.items():
                     bulk_insert(conn, model, block[name], batch, now)
@@ -762,6 +765,7 @@ def _generate_loans_and_domains(
                 counts["ip_assets"] += len(block["ip_asset"]["id"])
                 if k % 10 == 9 or k == n_blocks - 1:
                     say(f"loans: {counts['loans']:,} of {n_loans:,}")
+            refill(conn)  # the rollups now, so their sums are freed before the index builds' sorts
             say("indexes")
         counts["collateral_valuations"] = counts["ip_assets"]
         for domain_demo in domain_demos():
@@ -800,12 +804,17 @@ def _book_rollup(plan: Plan) -> Any:
 
 
 def _write_sums(sums: Any, batch: int, say: Callable[[str], None]) -> Callable[[Connection], None]:
-    """The rollups' refill after the load: the blocks' sums (the same rows as ``rollup.rebuild``, checked
-    by tests/api/test_demo_data.py), or ``rollup.rebuild`` itself when the sums may not be exact."""
+    """The rollups' refill after the loans' load, once (a second call does nothing): the blocks' sums (the
+    same rows as ``rollup.rebuild``, checked by tests/api/test_demo_data.py), or ``rollup.rebuild`` itself
+    when the sums may not be exact. The domains' demo data after it change no loan column the rollups read."""
+    done: list[bool] = []
 
     def refill(conn: Connection) -> None:
+        if done:
+            return
         summed = sums.write(conn, batch)
-        say(f"statistics rollup {'summed from the blocks' if summed else 'rebuilt from the book'}; triggers")
+        done.append(True)
+        say(f"statistics rollup {'summed from the blocks' if summed else 'rebuilt from the book'}")
 
     return refill
 
@@ -843,9 +852,10 @@ def _bulk_load(conn: Connection) -> Iterator[None]:
 
 REBUILD_INDEXES_FROM = 50_000
 """From this many loans, the bulk tables' secondary indexes are dropped for the load and built after it."""
-SQLITE_CACHE_KIB = 131_072
-"""Page cache of the generating connection on SQLite (128 MiB): the unique indexes' pages stay in memory
-during the load; the index builds' sorter takes as much again (peak memory, issue 17: ≤ 1 GB at 1M loans)."""
+SQLITE_CACHE_KIB = 65_536
+"""Page cache of the generating connection on SQLite (64 MiB; 128 MiB loaded no faster at 1M loans): the unique
+indexes' pages stay in memory during the load; the index builds' sorter takes as much again (peak memory,
+issue 17: ≤ 1 GB at 1M loans)."""
 SQLITE_SORTER_THREADS = min(4, os.cpu_count() or 1)
 """Helper threads SQLite's sorter may use for the index builds after the load (``PRAGMA threads``: the sorts run
 on another core while one is free; a build without threads makes the same index, and a library without
@@ -963,13 +973,14 @@ def bulk_insert(conn: Connection, model: Any, columns: dict[str, Any], batch: in
             data[stamp] = _Constant(proc(stamped) if proc else stamped)
     cols = [c for c in table.columns if c.key in data]
     sqlite = dialect.name == "sqlite"
-    out = [[data[c.key].value] * n if isinstance(data[c.key], _Constant) else
-           _column(data[c.key], c.key, c.type.dialect_impl(dialect).bind_processor(dialect), sqlite) for c in cols]
+    procs = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in cols]
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     sql = f"INSERT INTO {table.name} ({', '.join(c.name for c in cols)}) VALUES ({', '.join([mark] * len(cols))})"
-    rows = list(zip(*out, strict=True))
-    for k in range(0, n, batch):
-        conn.exec_driver_sql(sql, rows[k: k + batch])  # type: ignore[arg-type]
+    for k in range(0, n, batch):  # converted a statement's rows at a time: a 500,000-row table is not all in Python
+        m = min(batch, n - k)
+        out = [[data[c.key].value] * m if isinstance(data[c.key], _Constant) else
+               _column(data[c.key][k: k + m], c.key, proc, sqlite) for c, proc in zip(cols, procs, strict=True)]
+        conn.exec_driver_sql(sql, list(zip(*out, strict=True)))  # type: ignore[arg-type]
     return n
 
 

@@ -23,7 +23,7 @@ Money in fen (int64: exact).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -38,6 +38,10 @@ from api.stats.models import LoanRollup, RegistrationRollup
 DEFINITION = "11f3eef3d858df9e"
 """First 16 hex digits of the SHA-256 of the statements ``rollup.rebuild`` runs (see :func:`fingerprint`)."""
 REG_COLUMNS = ("registration_count", "pledged_value_fen", "loan_count", "amount_fen")
+RARE_METRICS = frozenset({"defaulted_count", "defaulted_amount_fen", "npl_count", "npl_outstanding_fen",
+                          "undated_npl_count", "undated_npl_outstanding_fen", "undated_npl_amount_fen"})
+"""Metrics most loans add nothing to (defaulted, non-performing): summed apart, for the loans with any of
+them only, so the sums of every cell hold the other columns alone (memory at 1M loans)."""
 
 
 def fingerprint() -> str:
@@ -68,8 +72,12 @@ class BookRollup:
         self.day0 = np.datetime64(first_day, "D")
         self.n_days = int((np.datetime64(as_of, "D") - self.day0).astype(np.int64)) + 1
         self.metrics = list(rollup.METRICS)
-        self.loans = _Sums(len(self.metrics))
-        self.regs = _Sums(len(REG_COLUMNS))
+        self.common = [m for m in self.metrics if m not in RARE_METRICS]
+        self.rare = [m for m in self.metrics if m in RARE_METRICS]
+        starts = sorted(self.grain_offset.values())[1:]  # each grain's first row of ``pairs``: a range each
+        self.loans = _Sums(len(self.common), [k * self.n_days * len(self.terms) for k in starts])
+        self.rare_loans = _Sums(len(self.rare), [k * self.n_days * len(self.terms) for k in starts])
+        self.regs = _Sums(len(REG_COLUMNS), [k * self.n_days for k in starts])
         self.exact = True
 
     # ---- adding a block
@@ -134,9 +142,13 @@ class BookRollup:
         if rows is None or not ok[counted].all() or set(metrics) != set(self.metrics):
             self.exact = False
             return
-        vals = np.column_stack([metrics[k] for k in self.metrics])[counted]
-        cells = ((rows[:, counted] * self.n_days + day[counted]) * len(self.terms) + ti[counted]).ravel()
-        self.loans.add(cells, np.tile(vals, (len(rows), 1)))
+        vals = np.column_stack([metrics[k] for k in self.common])[counted]
+        rare = np.column_stack([metrics[k] for k in self.rare])[counted]
+        some = rare.any(axis=1)
+        for grain_rows in rows:  # grain by grain: a block's copy is one grain's rows, not all of them
+            cells = (grain_rows[counted] * self.n_days + day[counted]) * len(self.terms) + ti[counted]
+            self.loans.add(cells, vals)
+            self.rare_loans.add(cells[some], rare[some])
         self._add_registrations(loan, links, rows, counted)
 
     def _add_registrations(self, loan: dict[str, Any], links: dict[str, Any], rows: np.ndarray,
@@ -155,17 +167,15 @@ class BookRollup:
         np.minimum.at(first, pos[has], day[has])
         a = has & counted[pos]  # registrations of funded loans
         f = counted & (first < np.iinfo(np.int64).max)  # funded loans with a registration: on their first day
-        cells = np.concatenate([(rows[:, pos[a]] * self.n_days + day[a]).ravel(),
-                                (rows[:, f] * self.n_days + first[f]).ravel()])
-        n_g = len(rows)
         amount = np.asarray(loan["amount_fen"], dtype=np.int64)
         vals = np.concatenate([
-            np.tile(np.column_stack([np.ones(int(a.sum()), np.int64), value[a].astype(np.int64),
-                                     np.zeros((int(a.sum()), 2), np.int64)]), (n_g, 1)),
-            np.tile(np.column_stack([np.zeros((int(f.sum()), 2), np.int64), np.ones(int(f.sum()), np.int64),
-                                     amount[f]]), (n_g, 1)),
+            np.column_stack([np.ones(int(a.sum()), np.int64), value[a].astype(np.int64),
+                             np.zeros((int(a.sum()), 2), np.int64)]),
+            np.column_stack([np.zeros((int(f.sum()), 2), np.int64), np.ones(int(f.sum()), np.int64), amount[f]]),
         ])
-        self.regs.add(cells, vals)
+        for grain_rows in rows:
+            self.regs.add(np.concatenate([grain_rows[pos[a]] * self.n_days + day[a],
+                                          grain_rows[f] * self.n_days + first[f]]), vals)
 
     # ---- writing
 
@@ -180,27 +190,34 @@ class BookRollup:
         conn.execute(text(f"DELETE FROM {rollup.REG_TABLE}"))
         n_terms = len(self.terms)
         grain, key = (np.array([p[i] for p in self.pairs], dtype=object) for i in (0, 1))
-        all_cells, sums = self.loans.result()
-        filled = np.flatnonzero(sums[:, self.metrics.index("loan_count")] > 0)  # rebuild: groups of ≥ 1 loan
-        for rows in np.array_split(filled, -(-len(filled) // batch) or 1):  # chunks: few rows in Python at once
-            cells = all_cells[rows]
-            pair, rest = np.divmod(cells, self.n_days * n_terms)
-            day, ti = np.divmod(rest, n_terms)
-            orig, term = self.day0 + day.astype("timedelta64[D]"), self.terms[ti]
-            bulk_insert(conn, LoanRollup, {
-                "grain": grain[pair], "grain_key": key[pair], "origination_date": orig, "term_months": term,
-                "maturity_date": _add_months(orig, term),
-                **{m: sums[rows, j] for j, m in enumerate(self.metrics)},
-            }, batch)
-        all_cells, sums = self.regs.result()
-        filled = np.flatnonzero(sums[:, 0] > 0)  # rebuild: groups of ≥ 1 registration
-        for rows in np.array_split(filled, -(-len(filled) // batch) or 1):
-            cells = all_cells[rows]
-            pair, day = np.divmod(cells, self.n_days)
-            bulk_insert(conn, RegistrationRollup, {
-                "grain": grain[pair], "grain_key": key[pair], "registered_on": self.day0 + day.astype("timedelta64[D]"),
-                **{m: sums[rows, j] for j, m in enumerate(REG_COLUMNS)},
-            }, batch)
+        for (all_cells, common), (rare_cells, rare) in zip(self.loans.parts(), self.rare_loans.parts(), strict=True):
+            sums = np.zeros((len(all_cells), len(self.metrics)), np.int64)  # one grain's rows, all the columns
+            sums[:, np.array([self.metrics.index(m) for m in self.common])] = common
+            at = np.searchsorted(all_cells, rare_cells)  # every loan with a rare figure is also counted
+            sums[np.ix_(at, np.array([self.metrics.index(m) for m in self.rare]))] = rare
+            filled = np.flatnonzero(sums[:, self.metrics.index("loan_count")] > 0)  # rebuild: groups of ≥ 1 loan
+            for rows in np.array_split(filled, -(-len(filled) // batch) or 1):  # chunks: few rows in Python at once
+                cells = all_cells[rows]
+                pair, rest = np.divmod(cells, self.n_days * n_terms)
+                day, ti = np.divmod(rest, n_terms)
+                orig, term = self.day0 + day.astype("timedelta64[D]"), self.terms[ti]
+                bulk_insert(conn, LoanRollup, {
+                    "grain": grain[pair], "grain_key": key[pair], "origination_date": orig, "term_months": term,
+                    "maturity_date": _add_months(orig, term),
+                    **{m: sums[rows, j] for j, m in enumerate(self.metrics)},
+                }, batch)
+        for all_cells, sums in self.regs.parts():
+            filled = np.flatnonzero(sums[:, 0] > 0)  # rebuild: groups of ≥ 1 registration
+            for rows in np.array_split(filled, -(-len(filled) // batch) or 1):
+                cells = all_cells[rows]
+                pair, day = np.divmod(cells, self.n_days)
+                bulk_insert(conn, RegistrationRollup, {
+                    "grain": grain[pair], "grain_key": key[pair],
+                    "registered_on": self.day0 + day.astype("timedelta64[D]"),
+                    **{m: sums[rows, j] for j, m in enumerate(REG_COLUMNS)},
+                }, batch)
+        # written: free them
+        self.loans, self.rare_loans, self.regs = (_Sums(len(x), []) for x in (self.common, self.rare, REG_COLUMNS))
         return True
 
 
@@ -225,30 +242,35 @@ def _summed(cells: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 class _Sums:
-    """Integer sums (int64, ``width`` columns) per cell number, sparse: each block's cells summed and kept
-    aside, merged into the running sums once they hold as many rows as those (so each row is re-sorted
-    a few times, not once per block)."""
+    """Integer sums (int64, ``width`` columns) per cell number, sparse and sorted, kept per range of cell
+    numbers (``bounds``: one range per grain). A block's cells are summed, then added in place to the cells
+    already held (a binary search each) and only new cells inserted, into their own range's arrays: memory
+    stays the size of the sums plus one range's copy (issue 17: ≤ 1 GB at 1M loans)."""
 
-    def __init__(self, width: int) -> None:
-        self.cells = np.empty(0, np.int64)
-        self.vals = np.empty((0, width), np.int64)
-        self.parts: list[tuple[np.ndarray, np.ndarray]] = []
-        self.pending = 0
+    def __init__(self, width: int, bounds: Sequence[int]) -> None:
+        self.bounds = np.asarray(bounds, np.int64)
+        self.cells = [np.empty(0, np.int64) for _ in range(len(bounds) + 1)]
+        self.vals = [np.empty((0, width), np.int64) for _ in range(len(bounds) + 1)]
 
     def add(self, cells: np.ndarray, vals: np.ndarray) -> None:
-        part = _summed(np.asarray(cells, np.int64), np.asarray(vals, np.int64))
-        self.parts.append(part)
-        self.pending += len(part[0])
-        if self.pending >= max(len(self.cells), 1_000_000):
-            self._merge()
+        cells, vals = _summed(np.asarray(cells, np.int64), np.asarray(vals, np.int64))
+        edges = [0, *np.searchsorted(cells, self.bounds).tolist(), len(cells)]
+        for r in range(len(self.cells)):
+            c, v = cells[edges[r]:edges[r + 1]], vals[edges[r]:edges[r + 1]]
+            if len(c):
+                self._merge(r, c, v)
 
-    def _merge(self) -> None:
-        if self.parts:
-            self.cells, self.vals = _summed(np.concatenate([self.cells, *(c for c, _ in self.parts)]),
-                                            np.concatenate([self.vals, *(v for _, v in self.parts)]))
-            self.parts, self.pending = [], 0
+    def _merge(self, r: int, c: np.ndarray, v: np.ndarray) -> None:
+        held = self.cells[r]
+        at = np.searchsorted(held, c)
+        hit = at < len(held)
+        hit[hit] = held[at[hit]] == c[hit]
+        self.vals[r][at[hit]] += v[hit]  # distinct cells: no index repeats
+        new = ~hit
+        if new.any():
+            self.cells[r] = np.insert(held, at[new], c[new])
+            self.vals[r] = np.insert(self.vals[r], at[new], v[new], axis=0)
 
-    def result(self) -> tuple[np.ndarray, np.ndarray]:
-        """The distinct cells in increasing order and their sums."""
-        self._merge()
-        return self.cells, self.vals
+    def parts(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Per range, in increasing order: its distinct cells and their sums."""
+        yield from zip(self.cells, self.vals, strict=True)
