@@ -66,6 +66,8 @@ class _SegmentRouter(APIRouter):
         super().__init__()
         self.base = base.rstrip("/") + "/"
         self.segments = frozenset(getattr(r, "path", "/").split("/")[1] for r in inner.routes)
+        if any(not seg or "{" in seg for seg in self.segments):
+            raise ValueError(f"routes of {inner.prefix or 'a router'}: a first path segment must be fixed text")
         self.include_router(inner, **include)
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
