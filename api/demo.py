@@ -731,8 +731,8 @@ def _generate_loans_and_domains(
     say: Callable[[str], None],
 ) -> DemoContext:
     """The loans block by block (each block also to the domains' ``on_block`` hooks), then each domain's
-    demo data; the statistics rollups are summed from the blocks and written once at the end instead of
-    by a trigger per row (the triggers are back before the transaction commits)."""
+    demo data; the statistics rollups are summed from the blocks and written once after the loans' load
+    instead of by a trigger per row (the triggers are back before the transaction commits)."""
     kinds = {name: kind for name, kind, _ in ORGANISATIONS}
     plan = Plan.make(
         n_loans, seed, as_of,
@@ -741,8 +741,7 @@ def _generate_loans_and_domains(
         [_next_id(conn, m) for m in (Borrower, Loan, IPAsset, CollateralValuation)],
     )
     sums = _book_rollup(plan)
-    refill = _write_sums(sums, batch, say)
-    with rollup.without_triggers(conn, refill=refill):
+    with rollup.without_triggers(conn, refill=None):  # the sums are written after the loans' load, below
         counts = {"borrowers": 0, "loans": 0, "ip_assets": 0}
         tables = {"borrower": Borrower, "loan": Loan, "ip_asset": IPAsset, "loan_collateral": LoanCollateral,
                   "pledge_collateral_valuation": CollateralValuation}
@@ -765,7 +764,7 @@ def _generate_loans_and_domains(
                 counts["ip_assets"] += len(block["ip_asset"]["id"])
                 if k % 10 == 9 or k == n_blocks - 1:
                     say(f"loans: {counts['loans']:,} of {n_loans:,}")
-            refill(conn)  # the rollups now, so their sums are freed before the index builds' sorts
+            _write_sums(conn, sums, batch, say)  # now: the sums are freed before the index builds' sorts
             say("indexes")
         counts["collateral_valuations"] = counts["ip_assets"]
         for domain_demo in domain_demos():
@@ -803,20 +802,12 @@ def _book_rollup(plan: Plan) -> Any:
     return BookRollup(keys, TERMS_MONTHS, date(FIRST_YEAR - 1, 1, 1), plan.as_of)
 
 
-def _write_sums(sums: Any, batch: int, say: Callable[[str], None]) -> Callable[[Connection], None]:
-    """The rollups' refill after the loans' load, once (a second call does nothing): the blocks' sums (the
-    same rows as ``rollup.rebuild``, checked by tests/api/test_demo_data.py), or ``rollup.rebuild`` itself
-    when the sums may not be exact. The domains' demo data after it change no loan column the rollups read."""
-    done: list[bool] = []
-
-    def refill(conn: Connection) -> None:
-        if done:
-            return
-        summed = sums.write(conn, batch)
-        done.append(True)
-        say(f"statistics rollup {'summed from the blocks' if summed else 'rebuilt from the book'}")
-
-    return refill
+def _write_sums(conn: Connection, sums: Any, batch: int, say: Callable[[str], None]) -> None:
+    """The rollups after the loans' load: the blocks' sums (the same rows as ``rollup.rebuild``, checked by
+    tests/api/test_demo_data.py), or ``rollup.rebuild`` itself when the sums may not be exact. The domains'
+    demo data after it change no loan column the rollups read."""
+    summed = sums.write(conn, batch)
+    say(f"statistics rollup {'summed from the blocks' if summed else 'rebuilt from the book'}")
 
 
 SQLITE_BULK_PRAGMAS = {"foreign_keys": ("OFF", "ON"), "synchronous": ("OFF", "NORMAL"),

@@ -49,7 +49,7 @@ def data_version(conn: Connection) -> Hashable | None:
     """A token equal for two reads exactly when no change was committed between them (see module); None
     inside a transaction that has written (its uncommitted rows must never be served to anyone else),
     for an in-memory SQLite database, or on another backend."""
-    url = conn.engine.url.render_as_string(hide_password=True)
+    url = conn.engine.url  # hashable; rendering it as text on every request costs more than the rest
     if conn.dialect.name == "postgresql":
         snapshot, clean = conn.exec_driver_sql(
             "SELECT pg_current_snapshot()::text, pg_current_xact_id_if_assigned() IS NULL").one()

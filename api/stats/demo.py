@@ -84,11 +84,11 @@ class BookRollup:
 
     def _key_rows(self, loan: dict[str, Any]) -> np.ndarray | None:
         """Per loan, its row of ``pairs`` for each grain (grains × loans), or None if a key is unknown."""
-        values = {"province": loan["province_code"], "industry": loan["industry"], "ip_type": loan["primary_ip_type"],
-                  "bank": np.asarray(loan["bank_org_id"]).astype(str)}
-        if set(values) != set(rollup.DIMENSIONS):  # a dimension this module does not know
+        columns = {"province": "province_code", "industry": "industry", "ip_type": "primary_ip_type",
+                   "bank": "bank_org_id"}
+        if set(columns) != set(rollup.DIMENSIONS):  # a dimension this module does not know
             return None
-        values = {g: np.asarray(v).astype(str) for g, v in values.items()}
+        values = {g: np.asarray(loan[c]).astype(str) for g, c in columns.items()}
         for g, (a, b) in rollup.PAIRS.items():
             values[g] = np.char.add(np.char.add(values[a], rollup.SEPARATOR), values[b])
         out = []

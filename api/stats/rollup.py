@@ -366,15 +366,16 @@ def differences(conn: Connection) -> list[tuple[Any, ...]]:
 
 
 @contextmanager
-def without_triggers(conn: Connection, refill: Callable[[Connection], Any] = rebuild) -> Iterator[None]:
-    """Bulk loads: drop the triggers, load, then fill the rollups once (``refill``: :func:`rebuild`, or a
-    loader's own exact sums) and re-create the triggers — in the caller's transaction, so a failed load
-    leaves triggers and rollups as they were."""
+def without_triggers(conn: Connection, refill: Callable[[Connection], Any] | None = rebuild) -> Iterator[None]:
+    """Bulk loads: drop the triggers, load, then fill the rollups once (``refill``: :func:`rebuild`, or None
+    when the loader wrote its own exact sums inside the block) and re-create the triggers — in the
+    caller's transaction, so a failed load leaves triggers and rollups as they were."""
     dialect = conn.dialect.name
     for stmt in [*drop_trigger_ddl(dialect), *drop_registration_trigger_ddl(dialect)]:
         conn.exec_driver_sql(stmt)
     yield
-    refill(conn)
+    if refill is not None:
+        refill(conn)
     install_triggers(conn)
 
 

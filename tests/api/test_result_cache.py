@@ -36,6 +36,14 @@ def _fresh_cache() -> Iterator[None]:
     result_cache.clear()
 
 
+@pytest.fixture
+def other_engine(database_url: str) -> Iterator[Any]:
+    """An engine with its own pool, as another worker, a job or a console has."""
+    other = make_engine(database_url)
+    yield other
+    other.dispose()
+
+
 def _count_statements(engine: Any, fn: Any) -> tuple[Any, int]:
     seen: list[str] = []
 
@@ -101,47 +109,38 @@ def test_a_write_through_the_apps_own_engine_is_in_the_next_request(client: Any,
 
 
 def test_a_write_committed_by_another_process_is_seen_by_the_next_request(
-    client: Any, engine: Any, make_user: Any, database_url: str
+    client: Any, engine: Any, make_user: Any, other_engine: Any
 ) -> None:
     bank = make_user("bank")
     book = make_book(engine, bank.org)
     before = _amount(client, bank)
     assert _amount(client, bank) == before  # now served from the cache
-    other = make_engine(database_url)  # its own pool: another worker, a job, a console
-    try:
-        with other.begin() as conn:
-            conn.exec_driver_sql(f"UPDATE loan SET amount_fen = amount_fen + 100 WHERE id = {book.loans['L1'].id}")
-        assert _amount(client, bank) == before + 100
-        with other.begin() as conn:  # a bulk statement over many rows, same
-            conn.exec_driver_sql(f"UPDATE loan SET amount_fen = amount_fen - 100 WHERE bank_org_id = {bank.org.id} "
-                                 f"AND id = {book.loans['L1'].id}")
-        assert _amount(client, bank) == before
-    finally:
-        other.dispose()
+    with other_engine.begin() as conn:
+        conn.exec_driver_sql(f"UPDATE loan SET amount_fen = amount_fen + 100 WHERE id = {book.loans['L1'].id}")
+    assert _amount(client, bank) == before + 100
+    with other_engine.begin() as conn:  # a console's UPDATE selecting by the bank, same
+        conn.exec_driver_sql(f"UPDATE loan SET amount_fen = amount_fen - 100 WHERE bank_org_id = {bank.org.id} "
+                             f"AND id = {book.loans['L1'].id}")
+    assert _amount(client, bank) == before
 
 
 def test_rows_of_a_transaction_that_has_not_committed_are_never_served(
-    client: Any, engine: Any, make_user: Any, database_url: str
+    client: Any, engine: Any, make_user: Any, other_engine: Any
 ) -> None:
     bank = make_user("bank")
     book = make_book(engine, bank.org)
     before = _amount(client, bank)
-    other = make_engine(database_url)
-    try:
-        with other.connect() as conn:
-            conn.exec_driver_sql(f"UPDATE loan SET amount_fen = amount_fen + 7 WHERE id = {book.loans['L1'].id}")
-            # the writer itself may read its own rows, but nothing it computes is kept for others
-            org = bank.org
-            inside = result_cache.cached(conn, ("probe",), lambda: kpis.bureau_overview(
-                conn, org, _filter(), date(2026, 3, 1))["current"]["amount_fen"])
-            assert inside == before + 7
-            assert result_cache.cached(conn, ("probe",), lambda: -1) == -1  # computed again: nothing was stored
-            if engine.dialect.name != "sqlite":  # SQLite's writer holds the file: readers wait for it
-                assert _amount(client, bank) == before
-            conn.rollback()
-        assert _amount(client, bank) == before
-    finally:
-        other.dispose()
+    with other_engine.connect() as conn:
+        conn.exec_driver_sql(f"UPDATE loan SET amount_fen = amount_fen + 7 WHERE id = {book.loans['L1'].id}")
+        # the writer itself may read its own rows, but nothing it computes is kept for others
+        inside = result_cache.cached(conn, ("probe",), lambda: kpis.bureau_overview(
+            conn, bank.org, _filter(), date(2026, 3, 1))["current"]["amount_fen"])
+        assert inside == before + 7
+        assert result_cache.cached(conn, ("probe",), lambda: -1) == -1  # computed again: nothing was stored
+        if engine.dialect.name != "sqlite":  # SQLite's writer holds the file: readers wait for it
+            assert _amount(client, bank) == before
+        conn.rollback()
+    assert _amount(client, bank) == before
 
 
 def _filter() -> LoanFilter:
