@@ -48,18 +48,23 @@ from __future__ import annotations
 
 import math
 import os
+import pickle
+import sqlite3
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, insert, select
+from sqlalchemy import Date, create_engine, func, insert, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import col
@@ -69,7 +74,7 @@ from api.core.security import hash_password
 from api.identity.models import Organisation, User
 from api.pledge.models import Borrower, CollateralValuation, IPAsset, Loan, LoanCollateral
 from api.stats import rollup
-from api.stats.models import LoanRollup
+from api.stats.models import LoanRollup, RegistrationRollup
 from ipfin import regions
 from ipfin.reference import DEMO_PREFECTURE_CODES
 from ipfin.validation import ORG_CODE_ALPHABET, ORG_CODE_WEIGHTS, USCC_ALPHABET, USCC_WEIGHTS
@@ -710,11 +715,13 @@ def generate(
     as_of = as_of or date.today()
     t0 = time.perf_counter()
     say = progress or (lambda _m: None)
-    with engine.connect() as conn, _bulk_load(conn), conn.begin():
+    with (tempfile.TemporaryDirectory(prefix="ipfin-demo-") as scratch, engine.connect() as conn,
+          _bulk_load(conn), _rollups_attached(conn), conn.begin()):
         if conn.execute(select(func.count()).select_from(Loan)).scalar_one() > 0:
             raise RuntimeError("the database already has loans; use `ipfin demo-data --reset` to start over")
         org_ids = seed_organisations_and_users(conn)
-        ctx = _generate_loans_and_domains(conn, org_ids, n_loans, seed, as_of, batch, say)
+        ctx = _generate_loans_and_domains(conn, org_ids, n_loans, seed, as_of, batch, say,
+                                          Path(scratch) / "rollups.db")
         conn.execute(insert(AuditEvent).values(
             at=_now(), entity="demo_data", entity_id=str(seed), action="generate",
             after={"seed": seed, "as_of": as_of.isoformat(), **ctx.counts},
@@ -728,11 +735,13 @@ def generate(
 
 def _generate_loans_and_domains(
     conn: Connection, org_ids: dict[str, int], n_loans: int, seed: int, as_of: date, batch: int,
-    say: Callable[[str], None],
+    say: Callable[[str], None], rollup_file: Path,
 ) -> DemoContext:
     """The loans block by block (each block also to the domains' ``on_block`` hooks), then each domain's
-    demo data; the statistics rollups are summed from the blocks and written once after the loans' load
-    instead of by a trigger per row (the triggers are back before the transaction commits)."""
+    demo data. The statistics rollups are summed from the same blocks by :func:`summed_rollups` — in a
+    child process from :data:`ROLLUP_PROCESS_FROM` loans, while this one loads — into a file of their
+    own, and copied in after the loans' indexes are built, instead of by a trigger per row (the triggers
+    are back before the transaction commits)."""
     kinds = {name: kind for name, kind, _ in ORGANISATIONS}
     plan = Plan.make(
         n_loans, seed, as_of,
@@ -740,8 +749,10 @@ def _generate_loans_and_domains(
         np.array([org_ids[n] for n, k in kinds.items() if k == "guarantor"]),
         [_next_id(conn, m) for m in (Borrower, Loan, IPAsset, CollateralValuation)],
     )
-    sums = _book_rollup(plan)
-    with rollup.without_triggers(conn, refill=None):  # the sums are written after the loans' load, below
+    rollup_tables = [LoanRollup.__table__, RegistrationRollup.__table__]  # type: ignore[attr-defined]
+    job = _RollupJob(summed_rollups, (plan, str(rollup_file), _rollup_schema(conn, rollup_tables), batch),
+                     separate=n_loans >= ROLLUP_PROCESS_FROM, scratch=rollup_file.parent)
+    with job, rollup.without_triggers(conn, refill=None):  # the rollups are copied in below
         counts = {"borrowers": 0, "loans": 0, "ip_assets": 0}
         tables = {"borrower": Borrower, "loan": Loan, "ip_asset": IPAsset, "loan_collateral": LoanCollateral,
                   "pledge_collateral_valuation": CollateralValuation}
@@ -751,9 +762,10 @@ def _generate_loans_and_domains(
                           loan_ids=plan.first_loan + np.arange(n_loans), counts=counts, batch=batch,
                           next_valuation_id=plan.first_valuation + int(_asset_offsets(seed, n_loans)[-1]))
         hooks = [d.on_block for d in domain_demos() if hasattr(d, "on_block")]
-        indexed = [m.__table__ for m in (*tables.values(), LoanRollup)]  # type: ignore[attr-defined]
-        with _indexes_built_after(conn, indexed, n_loans >= REBUILD_INDEXES_FROM):
-            for k, block in enumerate(_blocks_ahead(plan, n_blocks, sums)):
+        rebuild = n_loans >= REBUILD_INDEXES_FROM
+        with _indexes_built_after(conn, [m.__table__ for m in tables.values()], rebuild):  # type: ignore[attr-defined]
+            for k in range(n_blocks):
+                block = make_block(plan, k)
                 for name, model in tables.items():
                     bulk_insert(conn, model, block[name], batch, now)
                 for hook in hooks:
@@ -764,8 +776,14 @@ def _generate_loans_and_domains(
                 counts["ip_assets"] += len(block["ip_asset"]["id"])
                 if k % 10 == 9 or k == n_blocks - 1:
                     say(f"loans: {counts['loans']:,} of {n_loans:,}")
-            _write_sums(conn, sums, batch, say)  # now: the sums are freed before the index builds' sorts
             say("indexes")
+        with _indexes_built_after(conn, rollup_tables, rebuild):  # secondary indexes after the copy
+            summed = job.result()
+            if summed:
+                _copy_rollups(conn, rollup_file, rollup_tables, batch)
+            else:  # sums that may not be exact: the rebuild from the loans
+                rollup.rebuild(conn)
+            say(f"statistics rollup {'summed from the blocks' if summed else 'rebuilt from the book'}")
         counts["collateral_valuations"] = counts["ip_assets"]
         for domain_demo in domain_demos():
             say(f"{domain_demo.__name__.split('.')[1]} demo data")
@@ -774,23 +792,137 @@ def _generate_loans_and_domains(
     return ctx
 
 
-def _blocks_ahead(plan: Plan, n_blocks: int, sums: Any) -> Iterator[dict[str, dict[str, Any]]]:
-    """The blocks in order, each made (and added to the rollups' ``sums``) in a worker thread while the
-    previous one is inserted: SQLite and numpy release the GIL for much of their work, so on two cores
-    the load overlaps the drawing. The same blocks as made one after the other (``make_block`` depends
-    on the plan and the block number only)."""
+ROLLUP_PROCESS_FROM = 50_000
+"""From this many loans :func:`summed_rollups` runs in a child process alongside the load (two cores: the
+sums cost a third as much again as the load's own work); below it, in this process after the load (a
+process start costs more than a small book's sums)."""
 
-    def make(k: int) -> dict[str, dict[str, Any]]:
-        block = make_block(plan, k)
-        sums.add(block)
-        return block
 
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        ahead = pool.submit(make, 0) if n_blocks else None
-        for k in range(n_blocks):
-            block = ahead.result()  # type: ignore[union-attr]
-            ahead = pool.submit(make, k + 1) if k + 1 < n_blocks else None
-            yield block
+def summed_rollups(plan: Plan, path: str, schema: list[str], batch: int) -> bool:
+    """Both statistics rollups of the book, summed from its blocks (``api.stats.demo.BookRollup``: the rows
+    ``rollup.rebuild`` gives) and written to a new SQLite file at ``path`` whose tables ``schema`` creates;
+    False (nothing written) when the sums may not be exact. The blocks are drawn again here (``make_block``
+    depends on the plan and block number only), so nothing but this answer crosses between processes."""
+    sums = _book_rollup(plan)
+    for k in range(-(-plan.n_loans // BLOCK)):
+        sums.add(make_block(plan, k))
+        if not sums.exact:
+            return False
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA journal_mode = OFF")  # a scratch file: nothing to roll back to
+            conn.exec_driver_sql("PRAGMA synchronous = OFF")
+            for ddl in schema:
+                conn.exec_driver_sql(ddl)
+            written = sums.write(conn, batch)
+            conn.commit()
+    finally:
+        engine.dispose()
+    return written
+
+
+class _RollupJob:
+    """``fn(*args)`` in a child Python process (``separate``), or in this process when :meth:`result` is
+    asked for. The child is a fresh interpreter started with ``python -c`` (not ``multiprocessing``: a
+    forked child would inherit a server's threads, a spawned one re-runs the caller's main script), given
+    the call pickled in a scratch file; its answer comes back the same way. Leaving the ``with`` block
+    ends the child if it still runs (the load failed), so a failed generation leaves no process behind."""
+
+    def __init__(self, fn: Callable[..., bool], args: tuple[Any, ...], *, separate: bool, scratch: Path) -> None:
+        self.fn, self.args, self.scratch = fn, args, scratch
+        self.proc: subprocess.Popen[bytes] | None = None
+        if separate:
+            (scratch / "job.pickle").write_bytes(pickle.dumps((fn, args)))
+            root = str(Path(__file__).resolve().parents[1])  # the checkout holding ``api``
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p),
+                   "MALLOC_MMAP_THRESHOLD_": os.environ.get("MALLOC_MMAP_THRESHOLD_", "131072")}
+            # ^ glibc: large arrays in their own mappings, returned when freed (the sums grow by copies; with
+            #   the default sliding threshold the freed copies stayed in the heap: 120 MiB more at 1M loans)
+            with open(scratch / "job.log", "wb") as log:
+                self.proc = subprocess.Popen([sys.executable, "-c", _CHILD, str(scratch)], env=env,
+                                             stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+
+    def result(self) -> bool:
+        if self.proc is None:
+            return bool(self.fn(*self.args))
+        if self.proc.wait() != 0:
+            log = (self.scratch / "job.log").read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"summing the rollups failed (exit {self.proc.returncode}):\n{log}")
+        return bool(pickle.loads((self.scratch / "job.answer").read_bytes()))
+
+    def __enter__(self) -> _RollupJob:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+_CHILD = """import pickle, sys
+from pathlib import Path
+scratch = Path(sys.argv[1])
+fn, args = pickle.loads((scratch / "job.pickle").read_bytes())
+(scratch / "job.answer").write_bytes(pickle.dumps(fn(*args)))
+"""
+"""The child's program (:class:`_RollupJob`): the call from the scratch directory, its answer into it."""
+
+
+def _rollup_schema(conn: Connection, tables: list[Any]) -> list[str]:
+    """CREATE TABLE statements for the rollups' scratch file: on SQLite this database's own (the same columns
+    in the same order, so the copy is SQLite's page-level transfer), else the models' in SQLite's dialect."""
+    if conn.dialect.name == "sqlite":
+        return [conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                     (t.name,)).scalar_one() for t in tables]
+    from sqlalchemy.dialects import sqlite
+    from sqlalchemy.schema import CreateTable
+
+    return [str(CreateTable(t).compile(dialect=sqlite.dialect())) for t in tables]
+
+
+ROLLUP_SCHEMA = "demo_rollups"
+"""Name the rollups' scratch file is attached under (SQLite)."""
+
+
+def _copy_rollups(conn: Connection, path: Path, tables: list[Any], batch: int) -> None:
+    """The rollups' rows from the scratch file into this database's (empty) tables. On SQLite the file is
+    attached and each table copied with ``INSERT … SELECT *`` (same schema, empty target, no secondary
+    index: SQLite moves the records without decoding them); elsewhere the rows are read and inserted in
+    batches."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(f"ATTACH DATABASE ? AS {ROLLUP_SCHEMA}", (str(path),))  # detached after the commit
+        for t in tables:
+            conn.exec_driver_sql(f"INSERT INTO {t.name} SELECT * FROM {ROLLUP_SCHEMA}.{t.name}")
+        return
+    source = sqlite3.connect(path)
+    try:
+        for t in tables:
+            names = [c.name for c in t.columns]
+            rows = source.execute(f"SELECT {', '.join(names)} FROM {t.name}")
+            while chunk := rows.fetchmany(batch):
+                columns = dict(zip(names, (np.array(v) for v in zip(*chunk, strict=True)), strict=True))
+                for c in t.columns:
+                    if isinstance(c.type, Date):
+                        columns[c.name] = columns[c.name].astype("datetime64[D]")
+                bulk_insert(conn, t, columns, batch)
+    finally:
+        source.close()
+
+
+@contextmanager
+def _rollups_attached(conn: Connection) -> Iterator[None]:
+    """Detach the rollups' scratch file (:func:`_copy_rollups`) once the generating transaction is over:
+    SQLite refuses a DETACH inside it, and the connection goes back to the pool."""
+    try:
+        yield
+    finally:
+        if conn.dialect.name == "sqlite":
+            conn.rollback()  # no-op after the commit
+            attached = {row[1] for row in conn.exec_driver_sql("PRAGMA database_list")}
+            if ROLLUP_SCHEMA in attached:
+                conn.exec_driver_sql(f"DETACH DATABASE {ROLLUP_SCHEMA}")
+            conn.commit()
 
 
 def _book_rollup(plan: Plan) -> Any:
@@ -800,14 +932,6 @@ def _book_rollup(plan: Plan) -> Any:
     keys = {"province": sorted(set(region_table().province.tolist())), "industry": list(INDUSTRY_WEIGHTS),
             "ip_type": list(IP_TYPE_WEIGHTS), "bank": [str(b) for b in plan.banks.tolist()]}
     return BookRollup(keys, TERMS_MONTHS, date(FIRST_YEAR - 1, 1, 1), plan.as_of)
-
-
-def _write_sums(conn: Connection, sums: Any, batch: int, say: Callable[[str], None]) -> None:
-    """The rollups after the loans' load: the blocks' sums (the same rows as ``rollup.rebuild``, checked by
-    tests/api/test_demo_data.py), or ``rollup.rebuild`` itself when the sums may not be exact. The domains'
-    demo data after it change no loan column the rollups read."""
-    summed = sums.write(conn, batch)
-    say(f"statistics rollup {'summed from the blocks' if summed else 'rebuilt from the book'}")
 
 
 SQLITE_BULK_PRAGMAS = {"foreign_keys": ("OFF", "ON"), "synchronous": ("OFF", "NORMAL"),
@@ -944,14 +1068,15 @@ class _Constant:
 
 
 def bulk_insert(conn: Connection, model: Any, columns: dict[str, Any], batch: int, now: Any = None) -> int:
-    """Insert column arrays through the DBAPI's executemany, ``batch`` rows a statement.
+    """Insert column arrays into ``model``'s table (or a ``Table``) through the DBAPI's executemany, ``batch``
+    rows a statement.
 
     Each column's bind processor (date → text on SQLite, Decimal → float, …) is applied once
     per distinct value, not once per row (dates and rates vectorised). Rate columns come in
     basis points (→ exact Decimal); −1 in a rate or the guarantor means NULL.
     ``created_at``/``updated_at`` get ``now``.
     """
-    table = model.__table__
+    table = getattr(model, "__table__", model)  # a model or its table
     data = dict(columns)
     n = len(next(iter(data.values()))) if data else 0
     if n == 0:

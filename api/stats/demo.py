@@ -7,7 +7,8 @@ and 1.5 million collateral links with ``rollup.rebuild`` costs more CPU than gen
 :class:`BookRollup` sums each block's contributions per (grain key, origination day, term) and per
 (grain key, registration day) — sparse integer sums, merged as they grow: with the two-dimension
 grains there are over a thousand grain keys, too many cells for dense arrays — and
-:meth:`BookRollup.write` inserts the non-empty cells once, in primary-key order.
+:meth:`BookRollup.write` inserts the non-empty cells once, in primary-key order (``api.demo`` runs this in a
+child process, into a scratch file it then copies in).
 
 ``rollup.rebuild`` stays the one definition. The sums here follow ``rollup.METRICS`` and the
 registration rollup's SELECT (every funded loan once per grain; a loan's registrations on their
@@ -15,8 +16,9 @@ own days, the loan and its principal on its first registration day), and
 ``tests/api/test_demo_data.py`` checks that the rows written are exactly the rows ``rollup.rebuild``
 gives for the same book. :data:`DEFINITION` fingerprints the SQL ``rollup.rebuild`` runs: when that
 changes (or a block holds anything this module does not expect: an unknown key, term or day, a
-maturity not following from origination and term), :meth:`BookRollup.write` calls ``rollup.rebuild``
-instead — slower, never wrong — and the test fails until this module follows the new definition.
+maturity not following from origination and term), :meth:`BookRollup.write` writes nothing and the
+load calls ``rollup.rebuild`` instead — slower, never wrong — and the test fails until this module
+follows the new definition.
 Money in fen (int64: exact).
 """
 
@@ -28,7 +30,6 @@ from datetime import date
 from typing import Any
 
 import numpy as np
-from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from api.stats import rollup
@@ -180,44 +181,46 @@ class BookRollup:
     # ---- writing
 
     def write(self, conn: Connection, batch: int = 20_000) -> bool:
-        """Replace both rollups with the sums (True), or with ``rollup.rebuild`` when they may not be exact."""
+        """Insert both rollups' rows into the (empty) tables on ``conn`` (True); False, writing nothing, when
+        the sums may not be exact (the caller then runs ``rollup.rebuild`` over the loans)."""
         from api.demo import _add_months, bulk_insert
 
         if not self.exact or fingerprint() != DEFINITION:
-            rollup.rebuild(conn)
             return False
-        conn.execute(text(f"DELETE FROM {rollup.TABLE}"))
-        conn.execute(text(f"DELETE FROM {rollup.REG_TABLE}"))
         n_terms = len(self.terms)
         grain, key = (np.array([p[i] for p in self.pairs], dtype=object) for i in (0, 1))
-        for (all_cells, common), (rare_cells, rare) in zip(self.loans.parts(), self.rare_loans.parts(), strict=True):
-            sums = np.zeros((len(all_cells), len(self.metrics)), np.int64)  # one grain's rows, all the columns
-            sums[:, np.array([self.metrics.index(m) for m in self.common])] = common
-            at = np.searchsorted(all_cells, rare_cells)  # every loan with a rare figure is also counted
-            sums[np.ix_(at, np.array([self.metrics.index(m) for m in self.rare]))] = rare
-            filled = np.flatnonzero(sums[:, self.metrics.index("loan_count")] > 0)  # rebuild: groups of ≥ 1 loan
-            for rows in np.array_split(filled, -(-len(filled) // batch) or 1):  # chunks: few rows in Python at once
-                cells = all_cells[rows]
-                pair, rest = np.divmod(cells, self.n_days * n_terms)
+        common = np.array([self.metrics.index(m) for m in self.common])
+        rare_at = np.array([self.metrics.index(m) for m in self.rare])
+        for r, ((all_cells, sums), (rare_cells, rare)) in enumerate(zip(self.loans.parts(), self.rare_loans.parts(),
+                                                                        strict=True)):
+            for lo in range(0, len(all_cells), batch):  # a chunk of one grain's rows, all the columns
+                cells = all_cells[lo: lo + batch]
+                chunk = np.zeros((len(cells), len(self.metrics)), np.int64)
+                chunk[:, common] = sums[lo: lo + batch]
+                a, b = np.searchsorted(rare_cells, cells[0]), np.searchsorted(rare_cells, cells[-1], side="right")
+                at = np.searchsorted(cells, rare_cells[a:b])  # every loan with a rare figure is also counted
+                chunk[np.ix_(at, rare_at)] = rare[a:b]
+                keep = chunk[:, self.metrics.index("loan_count")] > 0  # rebuild: groups of ≥ 1 loan
+                pair, rest = np.divmod(cells[keep], self.n_days * n_terms)
                 day, ti = np.divmod(rest, n_terms)
                 orig, term = self.day0 + day.astype("timedelta64[D]"), self.terms[ti]
                 bulk_insert(conn, LoanRollup, {
                     "grain": grain[pair], "grain_key": key[pair], "origination_date": orig, "term_months": term,
                     "maturity_date": _add_months(orig, term),
-                    **{m: sums[rows, j] for j, m in enumerate(self.metrics)},
+                    **{m: chunk[keep, j] for j, m in enumerate(self.metrics)},
                 }, batch)
-        for all_cells, sums in self.regs.parts():
-            filled = np.flatnonzero(sums[:, 0] > 0)  # rebuild: groups of ≥ 1 registration
-            for rows in np.array_split(filled, -(-len(filled) // batch) or 1):
-                cells = all_cells[rows]
-                pair, day = np.divmod(cells, self.n_days)
+            self.loans.free(r)
+            self.rare_loans.free(r)
+        for r, (all_cells, sums) in enumerate(self.regs.parts()):
+            for lo in range(0, len(all_cells), batch):
+                keep = sums[lo: lo + batch, 0] > 0  # rebuild: groups of ≥ 1 registration
+                pair, day = np.divmod(all_cells[lo: lo + batch][keep], self.n_days)
                 bulk_insert(conn, RegistrationRollup, {
                     "grain": grain[pair], "grain_key": key[pair],
                     "registered_on": self.day0 + day.astype("timedelta64[D]"),
-                    **{m: sums[rows, j] for j, m in enumerate(REG_COLUMNS)},
+                    **{m: sums[lo: lo + batch][keep, j] for j, m in enumerate(REG_COLUMNS)},
                 }, batch)
-        # written: free them
-        self.loans, self.rare_loans, self.regs = (_Sums(len(x), []) for x in (self.common, self.rare, REG_COLUMNS))
+            self.regs.free(r)
         return True
 
 
@@ -274,3 +277,7 @@ class _Sums:
     def parts(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Per range, in increasing order: its distinct cells and their sums."""
         yield from zip(self.cells, self.vals, strict=True)
+
+    def free(self, r: int) -> None:
+        """Forget range ``r`` (written)."""
+        self.cells[r], self.vals[r] = self.cells[r][:0].copy(), self.vals[r][:0].copy()
