@@ -40,8 +40,9 @@ On SQLite the load runs with a rollback journal, no fsync and no per-row foreign
 tables' secondary indexes built once at the end (:func:`_bulk_load`, :func:`_indexes_built_after`); the
 file ends in WAL as ``api.core.db.make_engine`` sets it. Nothing is read back: a domain with an
 ``on_block`` hook (pledge monitoring, the transaction register's book) gets each block in memory, and
-the statistics rollups are summed from the blocks (``api.stats.demo``, the same rows as
-``rollup.rebuild``) with their triggers dropped for the load.
+the statistics rollups are summed from the same blocks (``api.stats.demo``, the same rows as
+``rollup.rebuild``; in a child process for large books, :func:`summed_rollups`) with their triggers dropped
+for the load.
 """
 
 from __future__ import annotations
